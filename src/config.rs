@@ -1,0 +1,125 @@
+//! One typed configuration: defaults, then the TOML file, then environment
+//! variables, then command-line flags. Validated before the server starts.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Database URL: `sqlite://FILE` (created if missing).
+    pub database: String,
+    /// Public base URL of the SCIM API, e.g. `https://id.example.com/scim/v2`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes (announced as maxPayloadSize).
+    pub max_payload_size: usize,
+    /// Page size when a list request gives no `count`.
+    pub default_page_size: i64,
+    /// Largest page size (announced as filter.maxResults).
+    pub max_page_size: i64,
+    /// At most this many members are returned with a group.
+    pub max_members_returned: i64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database: "sqlite://rollcall.db".into(),
+            public_url: None,
+            max_payload_size: 1024 * 1024,
+            default_page_size: 100,
+            max_page_size: 1000,
+            max_members_returned: 10_000,
+            log_format: "text".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Load from an optional file and the `ROLLCALL_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("ROLLCALL_LISTEN") {
+            cfg.listen = v;
+        }
+        if let Some(v) = env("ROLLCALL_DATABASE_URL") {
+            cfg.database = v;
+        }
+        if let Some(v) = env("ROLLCALL_PUBLIC_URL") {
+            cfg.public_url = Some(v);
+        }
+        if let Some(v) = env("ROLLCALL_MAX_PAYLOAD_SIZE") {
+            cfg.max_payload_size = v
+                .parse()
+                .map_err(|_| ConfigError::Invalid(format!("ROLLCALL_MAX_PAYLOAD_SIZE={v} is not a number")))?;
+        }
+        if let Some(v) = env("ROLLCALL_LOG_FORMAT") {
+            cfg.log_format = v;
+        }
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_payload_size < 1024 {
+            return Err(ConfigError::Invalid("max_payload_size must be at least 1024 bytes".into()));
+        }
+        if self.default_page_size < 1 || self.max_page_size < self.default_page_size {
+            return Err(ConfigError::Invalid(
+                "need 1 <= default_page_size <= max_page_size".into(),
+            ));
+        }
+        if self.max_members_returned < 0 {
+            return Err(ConfigError::Invalid("max_members_returned must be >= 0".into()));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid("log_format must be text or json".into()));
+        }
+        if !self.database.starts_with("sqlite:") {
+            return Err(ConfigError::Invalid(format!(
+                "unsupported database URL \"{}\": use sqlite://FILE",
+                self.database
+            )));
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! The domain layer's error.
+
+use crate::scim::ScimError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The request itself is wrong (validation, PATCH, filters).
+    #[error("{0}")]
+    Protocol(#[from] ScimError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    InvalidReference(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type DirectoryResult<T> = Result<T, DirectoryError>;
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DirectoryError::NotFound("resource not found".into()),
+            StoreError::Uniqueness(m) => DirectoryError::Uniqueness(m),
+            StoreError::PreconditionFailed(m) => DirectoryError::PreconditionFailed(m),
+            StoreError::InvalidReference(m) => DirectoryError::InvalidReference(m),
+            StoreError::Scim(e) => DirectoryError::Protocol(e),
+            other => DirectoryError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl DirectoryError {
+    /// The SCIM error a client sees.
+    pub fn to_scim(&self) -> ScimError {
+        match self {
+            DirectoryError::Protocol(e) => e.clone(),
+            DirectoryError::NotFound(m) => ScimError::not_found(m.clone()),
+            DirectoryError::Uniqueness(m) => ScimError::uniqueness(m.clone()),
+            DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
+            DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
+            DirectoryError::Internal(_) => ScimError::internal("internal server error"),
+        }
+    }
+}

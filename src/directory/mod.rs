@@ -1,0 +1,452 @@
+//! The domain: users and groups of a tenant, their lifecycle, audit and
+//! events. Works in `scim` types, persists through `store`.
+
+mod error;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+pub use error::{DirectoryError, DirectoryResult};
+
+use crate::scim::list::ListQuery;
+use crate::scim::patch::{self, MemberOp, MemberRef, OpKind};
+use crate::scim::projection::Projection;
+use crate::scim::resource::normalize;
+use crate::scim::schema::{Kind, Mutability, Registry, URN_ACCESS};
+use crate::scim::ScimError;
+use crate::store::{AuditEntry, Change, Event, Store, StoredResource, Tenant, Update};
+
+/// The source of "now" (injected so tests can fix time).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Wall-clock time.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// The source of new resource ids (injected so tests can fix ids).
+pub trait IdGen: Send + Sync {
+    fn new_id(&self) -> String;
+}
+
+/// Random UUIDv4 ids.
+pub struct UuidGen;
+
+impl IdGen for UuidGen {
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Who is acting, on which tenant, from where.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub tenant: Tenant,
+    pub actor: String,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    /// The SCIM base URL the client used (for `$ref` values).
+    pub base_url: String,
+}
+
+/// A resource with the attributes computed from other tables.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: Kind,
+    pub stored: StoredResource,
+    pub computed: Vec<(String, Value)>,
+}
+
+/// Directory settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectoryConfig {
+    /// At most this many members are returned with a group.
+    pub max_members_returned: i64,
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        Self {
+            max_members_returned: 10_000,
+        }
+    }
+}
+
+pub struct Directory {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub config: DirectoryConfig,
+}
+
+fn display_of(kind: Kind, data: &Map<String, Value>) -> Option<String> {
+    let key = match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    };
+    data.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "user",
+        Kind::Group => "group",
+    }
+}
+
+/// Remove what is never stored (write-only values).
+fn strip_write_only(registry: &Registry, kind: Kind, data: &mut Map<String, Value>) {
+    let rt = registry.resource_type(kind);
+    for attr in &rt.schema.attributes {
+        if attr.mutability == Mutability::WriteOnly {
+            data.remove(&attr.name);
+        }
+    }
+}
+
+impl Directory {
+    fn change(&self, ctx: &Ctx, kind: Kind, id: &str, name: Option<String>, action: &str, description: String, payload: Value) -> Change {
+        Change {
+            at: self.clock.now(),
+            audit: AuditEntry {
+                actor: ctx.actor.clone(),
+                source_ip: ctx.source_ip.clone(),
+                request_id: ctx.request_id.clone(),
+                object_type: kind.name().to_string(),
+                object_id: Some(id.to_string()),
+                object_name: name,
+                action: action.to_string(),
+                description,
+            },
+            event: Event {
+                kind: format!("{}.{action}", kind_word(kind)),
+                object_id: Some(id.to_string()),
+                payload,
+            },
+        }
+    }
+
+    /// Attributes computed from other tables, unless the projection omits them.
+    async fn computed(&self, ctx: &Ctx, kind: Kind, stored: &StoredResource, projection: &Projection) -> DirectoryResult<Vec<(String, Value)>> {
+        let rt = self.registry.resource_type(kind);
+        let mut out = Vec::new();
+        match kind {
+            Kind::User => {
+                if !projection.omits(rt, "groups") {
+                    let groups = self.store.groups_of(&ctx.tenant, &stored.id).await?;
+                    let v: Vec<Value> = groups
+                        .into_iter()
+                        .map(|g| {
+                            json!({
+                                "value": g.id,
+                                "$ref": format!("{}/Groups/{}", ctx.base_url, g.id),
+                                "display": g.display,
+                                "type": if g.direct { "direct" } else { "indirect" },
+                            })
+                        })
+                        .collect();
+                    out.push(("groups".to_string(), Value::Array(v)));
+                }
+            }
+            Kind::Group => {
+                if !projection.omits(rt, "members") {
+                    let members = self
+                        .store
+                        .members(stored.pk, self.config.max_members_returned)
+                        .await?;
+                    let v: Vec<Value> = members
+                        .into_iter()
+                        .map(|m| {
+                            let mut o = Map::new();
+                            o.insert("value".into(), Value::String(m.id.clone()));
+                            o.insert(
+                                "$ref".into(),
+                                Value::String(format!(
+                                    "{}/{}/{}",
+                                    ctx.base_url,
+                                    if m.kind == "Group" { "Groups" } else { "Users" },
+                                    m.id
+                                )),
+                            );
+                            if let Some(d) = m.display {
+                                o.insert("display".into(), Value::String(d));
+                            }
+                            o.insert("type".into(), Value::String(m.kind));
+                            Value::Object(o)
+                        })
+                        .collect();
+                    out.push(("members".to_string(), Value::Array(v)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn resource(&self, ctx: &Ctx, kind: Kind, mut stored: StoredResource, projection: &Projection) -> DirectoryResult<Resource> {
+        let computed = self.computed(ctx, kind, &stored, projection).await?;
+        if kind == Kind::User {
+            add_status(&mut stored.data);
+        }
+        Ok(Resource {
+            kind,
+            stored,
+            computed,
+        })
+    }
+
+    pub async fn create(&self, ctx: &Ctx, kind: Kind, body: &Value) -> DirectoryResult<Resource> {
+        let rt = self.registry.resource_type(kind);
+        let mut data = normalize(rt, body)?;
+        let members = match kind {
+            Kind::Group => match data.remove("members") {
+                Some(v) => patch::parse_member_refs(&v)?,
+                None => vec![],
+            },
+            Kind::User => vec![],
+        };
+        strip_write_only(&self.registry, kind, &mut data);
+        let id = self.ids.new_id();
+        let name = display_of(kind, &data);
+        let change = self.change(
+            ctx,
+            kind,
+            &id,
+            name.clone(),
+            "created",
+            format!("{} \"{}\" created", kind.name(), name.clone().unwrap_or_default()),
+            json!({ "id": id, "name": name }),
+        );
+        let stored = self
+            .store
+            .create(kind, &ctx.tenant, &id, &data, &members, &change)
+            .await?;
+        self.resource(ctx, kind, stored, &Projection::default()).await
+    }
+
+    pub async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, projection: &Projection) -> DirectoryResult<Resource> {
+        let stored = self
+            .store
+            .get(kind, &ctx.tenant, id)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(format!("{} {id} not found", kind.name())))?;
+        self.resource(ctx, kind, stored, projection).await
+    }
+
+    pub async fn list(&self, ctx: &Ctx, kind: Kind, query: &ListQuery) -> DirectoryResult<(i64, Vec<Resource>)> {
+        let (total, items) = self.store.list(kind, &ctx.tenant, query).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for stored in items {
+            out.push(self.resource(ctx, kind, stored, &query.projection).await?);
+        }
+        Ok((total, out))
+    }
+
+    /// PUT: replace every client-settable attribute.
+    pub async fn replace(&self, ctx: &Ctx, kind: Kind, id: &str, body: &Value, if_match: Option<&str>) -> DirectoryResult<Resource> {
+        let rt = self.registry.resource_type(kind);
+        let mut data = normalize(rt, body)?;
+        let members = match kind {
+            Kind::Group => Some(match data.remove("members") {
+                Some(v) => patch::parse_member_refs(&v)?,
+                None => vec![],
+            }),
+            Kind::User => None,
+        };
+        strip_write_only(&self.registry, kind, &mut data);
+        let name = display_of(kind, &data);
+        let change = self.change(
+            ctx,
+            kind,
+            id,
+            name.clone(),
+            "updated",
+            format!("{} \"{}\" replaced", kind.name(), name.clone().unwrap_or_default()),
+            json!({ "id": id, "name": name }),
+        );
+        let registry = self.registry.clone();
+        let stored = self
+            .store
+            .update(kind, &ctx.tenant, id, if_match, move |current| {
+                check_immutable_replace(&registry, kind, &current.data, &data)?;
+                Ok(Some(Update {
+                    data,
+                    member_ops: members.map(MemberOp::Replace).into_iter().collect(),
+                    change,
+                }))
+            })
+            .await?;
+        self.resource(ctx, kind, stored, &Projection::default()).await
+    }
+
+    /// PATCH (RFC 7644 §3.5.2).
+    pub async fn patch(&self, ctx: &Ctx, kind: Kind, id: &str, body: &Value, if_match: Option<&str>) -> DirectoryResult<Resource> {
+        let rt = self.registry.resource_type(kind);
+        let ops = patch::parse_request(body)?;
+        let (member_ops, ops) = match kind {
+            Kind::Group => patch::split_members(rt, ops)?,
+            Kind::User => (vec![], ops),
+        };
+        let registry = self.registry.clone();
+        let now = self.clock.now();
+        let ctx2 = ctx.clone();
+        let summary = summarize(&ops, &member_ops);
+        let stored = self
+            .store
+            .update(kind, &ctx.tenant, id, if_match, move |current| {
+                let rt = registry.resource_type(kind);
+                let mut data = current.data.clone();
+                patch::apply(&registry, rt, &mut data, &ops)?;
+                strip_write_only(&registry, kind, &mut data);
+                if data == current.data && member_ops.is_empty() {
+                    return Ok(None);
+                }
+                let name = display_of(kind, &data);
+                Ok(Some(Update {
+                    change: Change {
+                        at: now,
+                        audit: AuditEntry {
+                            actor: ctx2.actor.clone(),
+                            source_ip: ctx2.source_ip.clone(),
+                            request_id: ctx2.request_id.clone(),
+                            object_type: kind.name().to_string(),
+                            object_id: Some(current.id.clone()),
+                            object_name: name.clone(),
+                            action: "updated".into(),
+                            description: format!(
+                                "{} \"{}\" patched: {summary}",
+                                kind.name(),
+                                name.clone().unwrap_or_default()
+                            ),
+                        },
+                        event: Event {
+                            kind: format!("{}.updated", kind_word(kind)),
+                            object_id: Some(current.id.clone()),
+                            payload: json!({ "id": current.id, "name": name }),
+                        },
+                    },
+                    data,
+                    member_ops,
+                }))
+            })
+            .await?;
+        self.resource(ctx, kind, stored, &Projection::default()).await
+    }
+
+    pub async fn delete(&self, ctx: &Ctx, kind: Kind, id: &str, if_match: Option<&str>) -> DirectoryResult<()> {
+        self.store
+            .delete(kind, &ctx.tenant, id, if_match, |current| {
+                let name = display_of(kind, &current.data);
+                self.change(
+                    ctx,
+                    kind,
+                    &current.id,
+                    name.clone(),
+                    "deleted",
+                    format!("{} \"{}\" deleted", kind.name(), name.clone().unwrap_or_default()),
+                    json!({ "id": current.id, "name": name }),
+                )
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// The read-only status the access extension reports.
+fn add_status(data: &mut Map<String, Value>) {
+    let active = data.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let ext = data
+        .entry(URN_ACCESS.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(o) = ext.as_object_mut() {
+        o.insert(
+            "status".into(),
+            Value::String(if active { "created" } else { "disabled" }.into()),
+        );
+    }
+    if let Some(Value::Array(schemas)) = data.get_mut("schemas") {
+        if !schemas.iter().any(|s| s.as_str() == Some(URN_ACCESS)) {
+            schemas.push(Value::String(URN_ACCESS.into()));
+        }
+    }
+}
+
+/// PUT may not change an immutable attribute that already has a value.
+fn check_immutable_replace(registry: &Registry, kind: Kind, old: &Map<String, Value>, new: &Map<String, Value>) -> Result<(), ScimError> {
+    let rt = registry.resource_type(kind);
+    for schema in rt.all_schemas() {
+        let (o, n) = if schema.id == rt.schema.id {
+            (Some(old), Some(new))
+        } else {
+            (
+                old.get(&schema.id).and_then(Value::as_object),
+                new.get(&schema.id).and_then(Value::as_object),
+            )
+        };
+        for attr in schema.attributes.iter().filter(|a| a.mutability == Mutability::Immutable) {
+            let ov = o.and_then(|m| m.get(&attr.name));
+            let nv = n.and_then(|m| m.get(&attr.name));
+            if ov.is_some() && ov != nv {
+                return Err(ScimError::mutability(format!(
+                    "'{}' is immutable and cannot be changed",
+                    attr.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn summarize(ops: &[patch::PatchOp], member_ops: &[MemberOp]) -> String {
+    let mut parts: Vec<String> = ops
+        .iter()
+        .map(|o| {
+            let verb = match o.op {
+                OpKind::Add => "add",
+                OpKind::Replace => "replace",
+                OpKind::Remove => "remove",
+            };
+            match &o.raw_path {
+                Some(p) => format!("{verb} {p}"),
+                None => {
+                    let keys: Vec<String> = o
+                        .value
+                        .as_ref()
+                        .and_then(Value::as_object)
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
+                    format!("{verb} {}", keys.join(","))
+                }
+            }
+        })
+        .collect();
+    for m in member_ops {
+        parts.push(match m {
+            MemberOp::Add(r) => format!("add {} member(s)", r.len()),
+            MemberOp::Remove(r) => format!("remove {} member(s)", r.len()),
+            MemberOp::RemoveAll => "remove all members".into(),
+            MemberOp::Replace(r) => format!("replace members with {}", r.len()),
+        });
+    }
+    parts.join("; ")
+}
+
+/// Used by tests and the CLI.
+pub fn member_refs(ids: &[&str]) -> Vec<MemberRef> {
+    ids.iter()
+        .map(|v| MemberRef {
+            value: (*v).to_string(),
+            kind: None,
+            display: None,
+        })
+        .collect()
+}

@@ -1,0 +1,397 @@
+//! Route handlers: a few lines each.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use super::auth::Principal;
+use super::error::ApiError;
+use super::extract::{ListParams, ScimJson};
+use super::{AppState, REQUEST_ID, SCIM_CONTENT_TYPE};
+use crate::directory::{Ctx, Resource};
+use crate::scim::etag;
+use crate::scim::list::{list_response, parse_list_query, ListQuery, RawListParams};
+use crate::scim::projection::Projection;
+use crate::scim::render::{representation, Meta};
+use crate::scim::schema::Kind;
+use crate::scim::{discovery, ScimError};
+
+type ApiResult<T = Response> = Result<T, ApiError>;
+
+/// The request context: tenant and actor (from the token), client IP,
+/// request id and the base URL the client used.
+pub struct RequestCtx(pub Ctx);
+
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.http.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{proto}://{host}/scim/v2")
+}
+
+impl FromRequestParts<AppState> for RequestCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError(ScimError::unauthorized("authentication required")))?;
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(RequestCtx(Ctx {
+            tenant: principal.tenant,
+            actor: principal.actor,
+            source_ip,
+            request_id,
+            base_url: base_url(state, &parts.headers),
+        }))
+    }
+}
+
+/// A SCIM JSON response.
+fn scim(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    r
+}
+
+fn render(state: &AppState, ctx: &Ctx, res: &Resource, projection: &Projection) -> Value {
+    let registry = &state.directory.registry;
+    let rt = registry.resource_type(res.kind);
+    let full = representation(
+        rt,
+        &ctx.base_url,
+        &res.stored.id,
+        &res.stored.data,
+        res.computed.clone(),
+        &Meta {
+            created: res.stored.created,
+            last_modified: res.stored.last_modified,
+            version: res.stored.version,
+        },
+    );
+    Value::Object(projection.apply(registry, rt, &full))
+}
+
+/// One resource with its ETag (and Location on create).
+fn resource_response(state: &AppState, ctx: &Ctx, res: &Resource, status: StatusCode, projection: &Projection) -> Response {
+    let body = render(state, ctx, res, projection);
+    let mut r = scim(status, body);
+    if let Ok(v) = HeaderValue::from_str(&etag::etag(res.stored.version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED {
+        let loc = format!(
+            "{}{}/{}",
+            ctx.base_url,
+            state.directory.registry.resource_type(res.kind).endpoint,
+            res.stored.id
+        );
+        if let Ok(v) = HeaderValue::from_str(&loc) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    r
+}
+
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn projection_only(state: &AppState, kind: Kind, params: &RawListParams) -> ApiResult<Projection> {
+    let registry = &state.directory.registry;
+    let q = parse_list_query(
+        registry,
+        registry.resource_type(kind),
+        &RawListParams {
+            attributes: params.attributes.clone(),
+            excluded_attributes: params.excluded_attributes.clone(),
+            ..Default::default()
+        },
+        state.http.page,
+    )?;
+    Ok(q.projection)
+}
+
+fn parse_query(state: &AppState, kind: Kind, params: &RawListParams) -> ApiResult<ListQuery> {
+    let registry = &state.directory.registry;
+    Ok(parse_list_query(
+        registry,
+        registry.resource_type(kind),
+        params,
+        state.http.page,
+    )?)
+}
+
+async fn do_list(state: &AppState, ctx: &Ctx, kind: Kind, params: &RawListParams) -> ApiResult {
+    let q = parse_query(state, kind, params)?;
+    let (total, items) = state.directory.list(ctx, kind, &q).await?;
+    let resources = items
+        .iter()
+        .map(|r| render(state, ctx, r, &q.projection))
+        .collect();
+    Ok(scim(StatusCode::OK, list_response(total, q.start_index, resources)))
+}
+
+async fn do_get(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, params: &RawListParams, headers: &HeaderMap) -> ApiResult {
+    let projection = projection_only(state, kind, params)?;
+    let res = state.directory.get(ctx, kind, id, &projection).await?;
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if etag::matches(inm, res.stored.version) {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&etag::etag(res.stored.version)) {
+                r.headers_mut().insert(header::ETAG, v);
+            }
+            return Ok(r);
+        }
+    }
+    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+}
+
+async fn do_create(state: &AppState, ctx: &Ctx, kind: Kind, body: &Value, params: &RawListParams) -> ApiResult {
+    let projection = projection_only(state, kind, params)?;
+    let res = state.directory.create(ctx, kind, body).await?;
+    Ok(resource_response(state, ctx, &res, StatusCode::CREATED, &projection))
+}
+
+async fn do_replace(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, body: &Value, headers: &HeaderMap, params: &RawListParams) -> ApiResult {
+    let projection = projection_only(state, kind, params)?;
+    let res = state
+        .directory
+        .replace(ctx, kind, id, body, if_match(headers).as_deref())
+        .await?;
+    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+}
+
+async fn do_patch(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, body: &Value, headers: &HeaderMap, params: &RawListParams) -> ApiResult {
+    let projection = projection_only(state, kind, params)?;
+    let res = state
+        .directory
+        .patch(ctx, kind, id, body, if_match(headers).as_deref())
+        .await?;
+    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+}
+
+async fn do_delete(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, headers: &HeaderMap) -> ApiResult {
+    state
+        .directory
+        .delete(ctx, kind, id, if_match(headers).as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn do_search(state: &AppState, ctx: &Ctx, kind: Kind, body: &Value) -> ApiResult {
+    let params = RawListParams::from_search_body(body)?;
+    do_list(state, ctx, kind, &params).await
+}
+
+macro_rules! resource_handlers {
+    ($kind:expr, $list:ident, $create:ident, $search:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
+        pub async fn $list(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ListParams(p): ListParams) -> ApiResult {
+            do_list(&s, &ctx, $kind, &p).await
+        }
+        pub async fn $create(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ListParams(p): ListParams, ScimJson(body): ScimJson) -> ApiResult {
+            do_create(&s, &ctx, $kind, &body, &p).await
+        }
+        pub async fn $search(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ScimJson(body): ScimJson) -> ApiResult {
+            do_search(&s, &ctx, $kind, &body).await
+        }
+        pub async fn $get(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap) -> ApiResult {
+            do_get(&s, &ctx, $kind, &id, &p, &headers).await
+        }
+        pub async fn $replace(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap, ScimJson(body): ScimJson) -> ApiResult {
+            do_replace(&s, &ctx, $kind, &id, &body, &headers, &p).await
+        }
+        pub async fn $patch(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap, ScimJson(body): ScimJson) -> ApiResult {
+            do_patch(&s, &ctx, $kind, &id, &body, &headers, &p).await
+        }
+        pub async fn $delete(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, headers: HeaderMap) -> ApiResult {
+            do_delete(&s, &ctx, $kind, &id, &headers).await
+        }
+    };
+}
+
+resource_handlers!(Kind::User, list_users, create_user, search_users, get_user, replace_user, patch_user, delete_user);
+resource_handlers!(Kind::Group, list_groups, create_group, search_groups, get_group, replace_group, patch_group, delete_group);
+
+/// POST /.search: Users then Groups, paged as one list. A filter that names
+/// attributes one type lacks simply matches nothing of that type.
+pub async fn search_all(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ScimJson(body): ScimJson) -> ApiResult {
+    let params = RawListParams::from_search_body(&body)?;
+    let mut queries = Vec::new();
+    let mut first_err = None;
+    for kind in [Kind::User, Kind::Group] {
+        match parse_query(&s, kind, &params) {
+            Ok(q) => queries.push((kind, q)),
+            Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    if queries.is_empty() {
+        return Err(first_err.unwrap_or_else(|| ApiError(ScimError::invalid_filter("invalid search"))));
+    }
+    let start = queries.first().map(|(_, q)| q.start_index).unwrap_or(1);
+    let count = queries.first().map(|(_, q)| q.count).unwrap_or(0);
+    let mut total = 0;
+    let mut resources = Vec::new();
+    let mut skip = start - 1;
+    let mut want = count;
+    for (kind, mut q) in queries {
+        // Count this type's matches, then take what falls into the window.
+        q.start_index = 1;
+        q.count = 0;
+        let (n, _) = s.directory.list(&ctx, kind, &q).await?;
+        total += n;
+        if want > 0 && skip < n {
+            q.start_index = skip + 1;
+            q.count = want;
+            let (_, items) = s.directory.list(&ctx, kind, &q).await?;
+            want -= items.len() as i64;
+            resources.extend(items.iter().map(|r| render(&s, &ctx, r, &q.projection)));
+            skip = 0;
+        } else {
+            skip = (skip - n).max(0);
+        }
+    }
+    Ok(scim(StatusCode::OK, list_response(total, start, resources)))
+}
+
+pub async fn bulk() -> ApiResult {
+    Err(ApiError(ScimError::not_implemented(
+        "Bulk is not supported yet (see bulk.supported in /ServiceProviderConfig)",
+    )))
+}
+
+pub async fn me() -> ApiResult {
+    Err(ApiError(ScimError::not_implemented(
+        "/Me is not available: Rollcall is provisioned by identity providers, and users do not sign in to it",
+    )))
+}
+
+pub async fn service_provider_config(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    scim(
+        StatusCode::OK,
+        discovery::service_provider_config(&base_url(&s, &headers), &s.capabilities()),
+    )
+}
+
+fn list_of(items: Vec<Value>) -> Value {
+    list_response(items.len() as i64, 1, items)
+}
+
+pub async fn resource_types(State(s): State<AppState>, headers: HeaderMap, ListParams(p): ListParams) -> ApiResult {
+    reject_filter(&p)?;
+    let base = base_url(&s, &headers);
+    let items = s
+        .directory
+        .registry
+        .resource_types()
+        .iter()
+        .map(|rt| rt.to_json(&base))
+        .collect();
+    Ok(scim(StatusCode::OK, list_of(items)))
+}
+
+pub async fn resource_type(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    let base = base_url(&s, &headers);
+    let rt = s
+        .directory
+        .registry
+        .resource_types()
+        .into_iter()
+        .find(|rt| rt.name == id)
+        .ok_or_else(|| ApiError(ScimError::not_found(format!("no resource type \"{id}\""))))?;
+    Ok(scim(StatusCode::OK, rt.to_json(&base)))
+}
+
+pub async fn schemas(State(s): State<AppState>, headers: HeaderMap, ListParams(p): ListParams) -> ApiResult {
+    reject_filter(&p)?;
+    let base = base_url(&s, &headers);
+    let items = s
+        .directory
+        .registry
+        .schemas()
+        .iter()
+        .map(|sc| sc.to_json(&base))
+        .collect();
+    Ok(scim(StatusCode::OK, list_of(items)))
+}
+
+pub async fn schema(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    let base = base_url(&s, &headers);
+    let sc = s
+        .directory
+        .registry
+        .schema(&id)
+        .ok_or_else(|| ApiError(ScimError::not_found(format!("no schema \"{id}\""))))?;
+    Ok(scim(StatusCode::OK, sc.to_json(&base)))
+}
+
+/// RFC 7644 §4: filtering discovery endpoints is not supported (403).
+fn reject_filter(p: &RawListParams) -> ApiResult<()> {
+    if p.filter.is_some() {
+        return Err(ApiError(ScimError::new(
+            403,
+            None,
+            "filtering is not supported on discovery endpoints",
+        )));
+    }
+    Ok(())
+}
+
+pub async fn not_found() -> ApiResult {
+    Err(ApiError(ScimError::not_found("no such endpoint")))
+}
+
+pub async fn healthz() -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"status": "ok"}).to_string()).into_response()
+}
+
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    match s.directory.store.ping().await {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"status": "ready"}).to_string()).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({"status": "unavailable", "detail": "database not reachable"}).to_string(),
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}

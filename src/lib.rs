@@ -1,0 +1,61 @@
+//! Rollcall: a SCIM 2.0 provisioning server.
+//!
+//! Layers, each knowing only the one below: `http` → `scim` (pure protocol)
+//! → `directory` (the domain) → `store` (SQL).
+
+pub mod config;
+pub mod directory;
+pub mod http;
+pub mod scim;
+pub mod store;
+
+use std::sync::Arc;
+
+pub use http::{app, AppState};
+
+use directory::{Clock, Directory, DirectoryConfig, IdGen, SystemClock, UuidGen};
+use http::HttpConfig;
+use scim::list::PageLimits;
+use store::{Store, StoreResult};
+
+/// Build the application state from a configuration (used by `main`).
+pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
+    let store = Store::connect(&cfg.database).await?;
+    Ok(build_state(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(UuidGen),
+        HttpConfig {
+            public_url: cfg.public_url.clone(),
+            max_payload_size: cfg.max_payload_size,
+            page: PageLimits {
+                default_count: cfg.default_page_size,
+                max_count: cfg.max_page_size,
+            },
+        },
+        DirectoryConfig {
+            max_members_returned: cfg.max_members_returned,
+        },
+    ))
+}
+
+/// Assemble state from parts (tests inject clock and id generator).
+pub fn build_state(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    http: HttpConfig,
+    directory: DirectoryConfig,
+) -> AppState {
+    AppState {
+        directory: Arc::new(Directory {
+            store,
+            registry: Arc::new(scim::schema::Registry::new()),
+            clock,
+            ids,
+            config: directory,
+        }),
+        http: Arc::new(http),
+        metrics: Arc::new(http::metrics::Metrics::default()),
+    }
+}

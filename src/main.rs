@@ -1,0 +1,217 @@
+//! The `rollcall` command: serve, migrate, token.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rollcall::config::Config;
+use rollcall::directory::tokens;
+use rollcall::store::Store;
+
+#[derive(Parser)]
+#[command(name = "rollcall", version, about = "A SCIM 2.0 provisioning server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    /// Database URL (default sqlite://rollcall.db).
+    #[arg(long, env = "ROLLCALL_DATABASE_URL")]
+    database: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long, env = "ROLLCALL_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "ROLLCALL_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token (and the tenant if missing); prints the token once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "default")]
+        label: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token by its id (the 12 hex digits after `rc_`).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn load_config(db: &DbArgs) -> Result<Config, String> {
+    let mut cfg = Config::load(db.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(d) = &db.database {
+        cfg.database = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { db, listen } => {
+            let mut cfg = load_config(&db)?;
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            cfg.validate().map_err(|e| e.to_string())?;
+            init_tracing(&cfg);
+            serve(cfg).await
+        }
+        Command::Migrate { db } => {
+            let cfg = load_config(&db)?;
+            cfg.validate().map_err(|e| e.to_string())?;
+            Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
+            eprintln!("database {} is up to date", cfg.database);
+            Ok(())
+        }
+        Command::Token { command } => token(command).await,
+    }
+}
+
+async fn serve(cfg: Config) -> Result<(), String> {
+    let state = rollcall::state_from_config(&cfg).await.map_err(|e| e.to_string())?;
+    let store = &state.directory.store;
+    // First start on an empty database: a tenant and one token to begin with.
+    let tenant = rollcall::store::Tenant { id: 0, name: "default".into() };
+    let now = time::OffsetDateTime::now_utc();
+    let (token, record) = tokens::generate(&tenant, "bootstrap", now);
+    if store.bootstrap("default", &record, now).await.map_err(|e| e.to_string())? {
+        eprintln!("created tenant \"default\"; its bootstrap token (shown once, store it now):");
+        eprintln!("{token}");
+    }
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("rollcall listening on {addr}");
+    tracing::info!(%addr, database = %cfg.database, "listening");
+    let app = rollcall::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn token(cmd: TokenCommand) -> Result<(), String> {
+    let now = time::OffsetDateTime::now_utc();
+    match cmd {
+        TokenCommand::Create { tenant, label, db } => {
+            let cfg = load_config(&db)?;
+            cfg.validate().map_err(|e| e.to_string())?;
+            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
+            let t = store.ensure_tenant(&tenant, now).await.map_err(|e| e.to_string())?;
+            let (token, record) = tokens::generate(&t, &label, now);
+            store.insert_token(&t, &record).await.map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List { tenant, db } => {
+            let cfg = load_config(&db)?;
+            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
+            let list = store.list_tokens(tenant.as_deref()).await.map_err(|e| e.to_string())?;
+            println!("{:<14} {:<16} {:<20} {:<26} STATUS", "ID", "TENANT", "LABEL", "CREATED");
+            for t in list {
+                let status = match &t.revoked {
+                    Some(r) => format!("revoked {r}"),
+                    None => "active".into(),
+                };
+                println!("{:<14} {:<16} {:<20} {:<26} {status}", t.id, t.tenant.name, t.label, t.created);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id, db } => {
+            let cfg = load_config(&db)?;
+            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
+            let id = id.trim_start_matches(tokens::PREFIX).split('_').next().unwrap_or("").to_string();
+            if store.revoke_token(&id, now).await.map_err(|e| e.to_string())? {
+                eprintln!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(format!("no active token with id {id}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,819 @@
+//! The SQLite store: WAL, one writer connection (SQLite serialises writers
+//! anyway; one connection avoids lock upgrades), a pool of readers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use time::OffsetDateTime;
+
+use super::sql::{push_frag, Compiler, SqliteDialect, USER_VALUE_ATTRS};
+use super::{
+    Change, GroupRef, Member, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update,
+};
+use crate::scim::datetime;
+use crate::scim::list::ListQuery;
+use crate::scim::patch::{MemberOp, MemberRef};
+use crate::scim::schema::Kind;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Maximum nesting followed when computing indirect group membership.
+const MAX_GROUP_DEPTH: i64 = 32;
+
+#[derive(Clone)]
+pub struct Store {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "users",
+        Kind::Group => "groups",
+    }
+}
+
+fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
+    datetime::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
+}
+
+fn row_to_resource(row: &SqliteRow) -> StoreResult<StoredResource> {
+    let data: String = row.try_get("data")?;
+    let data: Map<String, Value> =
+        serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(StoredResource {
+        pk: row.try_get("pk")?,
+        id: row.try_get("id")?,
+        data,
+        version: row.try_get("version")?,
+        created: parse_time(&row.try_get::<String, _>("created")?)?,
+        last_modified: parse_time(&row.try_get::<String, _>("last_modified")?)?,
+    })
+}
+
+/// Lowercase for case-insensitive comparison.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl Store {
+    /// Open (creating the file if missing) and migrate.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("case_sensitive_like", "ON")
+            .pragma("cache_size", "-16000");
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts.clone())
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = if in_memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts.read_only(true))
+                .await?
+        };
+        Ok(Self { write, read })
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// The query plan SQLite would use (tests prove index use with it).
+    pub async fn explain(&self, kind: Kind, tenant: &Tenant, query: &ListQuery) -> StoreResult<Vec<String>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+        self.push_select(&mut qb, kind, tenant, query, "r.pk");
+        let rows = qb.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("detail").map_err(StoreError::from))
+            .collect()
+    }
+
+    // ---- tenants and tokens -------------------------------------------------
+
+    pub async fn tenant_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM tenants")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    pub async fn find_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(Tenant {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+            }),
+            None => None,
+        })
+    }
+
+    pub async fn ensure_tenant(&self, name: &str, now: OffsetDateTime) -> StoreResult<Tenant> {
+        sqlx::query("INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(datetime::format(now))
+            .execute(&self.write)
+            .await?;
+        self.find_tenant(name).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Create the tenant and its first token in one transaction, only when the
+    /// database has no tenant at all. Returns false when one already exists.
+    pub async fn bootstrap(&self, tenant: &str, token: &TokenRecord, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+            .fetch_one(&mut *tx)
+            .await?;
+        if n > 0 {
+            return Ok(false);
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO tenants (name, created) VALUES (?, ?) RETURNING id")
+            .bind(tenant)
+            .bind(datetime::format(now))
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_token(&mut tx, id, token).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn insert_token(&self, tenant: &Tenant, token: &TokenRecord) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        insert_token(&mut tx, tenant.id, token).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, t.id AS tenant_id, t.name AS tenant_name
+             FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| token_from_row(&r)).transpose()
+    }
+
+    pub async fn list_tokens(&self, tenant: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, t.id AS tenant_id, t.name AS tenant_name
+             FROM tokens k JOIN tenants t ON t.id = k.tenant_id
+             WHERE (?1 IS NULL OR t.name = ?1) ORDER BY t.name, k.created, k.id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Revoke a token; false if there is no such active token.
+    pub async fn revoke_token(&self, id: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL")
+            .bind(datetime::format(now))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    // ---- reads ---------------------------------------------------------------
+
+    pub async fn get(&self, kind: Kind, tenant: &Tenant, id: &str) -> StoreResult<Option<StoredResource>> {
+        let sql = format!(
+            "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
+            table(kind)
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(tenant.id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(row_to_resource).transpose()
+    }
+
+    fn push_select(&self, qb: &mut QueryBuilder<'_, Sqlite>, kind: Kind, tenant: &Tenant, query: &ListQuery, columns: &str) {
+        let compiler = Compiler {
+            dialect: &SqliteDialect,
+            kind,
+            tenant_id: tenant.id,
+        };
+        qb.push(format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ", table(kind)));
+        qb.push_bind(tenant.id);
+        if let Some(cond) = &query.filter {
+            qb.push(" AND ");
+            push_frag(qb, compiler.condition(cond));
+        }
+    }
+
+    /// One page of a filtered, sorted list, and the total match count.
+    pub async fn list(&self, kind: Kind, tenant: &Tenant, query: &ListQuery) -> StoreResult<(i64, Vec<StoredResource>)> {
+        let mut count_q = QueryBuilder::<Sqlite>::new("");
+        self.push_select(&mut count_q, kind, tenant, query, "count(*)");
+        let total: i64 = count_q.build_query_scalar().fetch_one(&self.read).await?;
+        if query.count == 0 || total < query.start_index {
+            return Ok((total, vec![]));
+        }
+        let compiler = Compiler {
+            dialect: &SqliteDialect,
+            kind,
+            tenant_id: tenant.id,
+        };
+        let mut qb = QueryBuilder::<Sqlite>::new("");
+        self.push_select(
+            &mut qb,
+            kind,
+            tenant,
+            query,
+            "r.pk, r.id, r.data, r.version, r.created, r.last_modified",
+        );
+        push_frag(&mut qb, compiler.order_by(query.sort.as_ref()));
+        qb.push(" LIMIT ");
+        qb.push_bind(query.count);
+        qb.push(" OFFSET ");
+        qb.push_bind(query.start_index - 1);
+        let rows = qb.build().fetch_all(&self.read).await?;
+        let items = rows.iter().map(row_to_resource).collect::<StoreResult<Vec<_>>>()?;
+        Ok((total, items))
+    }
+
+    /// Members of a group, at most `limit`.
+    pub async fn members(&self, group_pk: i64, limit: i64) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT m.member_id, m.member_type, m.display
+             FROM memberships m
+             WHERE m.group_pk = ? ORDER BY m.member_id LIMIT ?",
+        )
+        .bind(group_pk)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Member {
+                    id: r.try_get("member_id")?,
+                    kind: r.try_get("member_type")?,
+                    display: r.try_get("display")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Groups a user or group belongs to, directly and through nesting.
+    pub async fn groups_of(&self, tenant: &Tenant, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE anc(pk, depth) AS (
+                SELECT group_pk, 0 FROM memberships WHERE tenant_id = ?1 AND member_id = ?2
+                UNION
+                SELECT m.group_pk, anc.depth + 1 FROM anc
+                  JOIN groups g ON g.pk = anc.pk
+                  JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = g.id
+                WHERE anc.depth < ?3
+             )
+             SELECT g.id, g.display_name, MIN(anc.depth) AS depth
+             FROM anc JOIN groups g ON g.pk = anc.pk
+             GROUP BY g.pk ORDER BY g.display_name_ci, g.id",
+        )
+        .bind(tenant.id)
+        .bind(member_id)
+        .bind(MAX_GROUP_DEPTH)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GroupRef {
+                    id: r.try_get("id")?,
+                    display: r.try_get("display_name")?,
+                    direct: r.try_get::<i64, _>("depth")? == 0,
+                })
+            })
+            .collect()
+    }
+
+    // ---- writes --------------------------------------------------------------
+
+    /// Insert a new resource (and, for groups, its members).
+    pub async fn create(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        id: &str,
+        data: &Map<String, Value>,
+        members: &[MemberRef],
+        change: &Change,
+    ) -> StoreResult<StoredResource> {
+        let mut tx = self.write.begin().await?;
+        check_unique(&mut tx, kind, tenant, data, None).await?;
+        let now = datetime::format(change.at);
+        let json = Value::Object(data.clone()).to_string();
+        let pk: i64 = match kind {
+            Kind::User => {
+                let (user_name, ci) = user_name(data);
+                sqlx::query_scalar(
+                    "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, data, version, created, last_modified)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
+                )
+                .bind(tenant.id)
+                .bind(id)
+                .bind(user_name)
+                .bind(ci)
+                .bind(external_id(data))
+                .bind(active(data))
+                .bind(&json)
+                .bind(&now)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+            Kind::Group => {
+                let (name, ci) = display_name(data);
+                sqlx::query_scalar(
+                    "INSERT INTO groups (tenant_id, id, display_name, display_name_ci, external_id, data, version, created, last_modified)
+                     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
+                )
+                .bind(tenant.id)
+                .bind(id)
+                .bind(name)
+                .bind(ci)
+                .bind(external_id(data))
+                .bind(&json)
+                .bind(&now)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        if kind == Kind::User {
+            write_user_values(&mut tx, tenant, pk, data).await?;
+        }
+        if kind == Kind::Group && !members.is_empty() {
+            apply_member_ops(&mut tx, tenant, pk, id, &[MemberOp::Add(members.to_vec())]).await?;
+        }
+        record(&mut tx, tenant, change).await?;
+        tx.commit().await?;
+        Ok(StoredResource {
+            pk,
+            id: id.to_string(),
+            data: data.clone(),
+            version: 1,
+            created: change.at,
+            last_modified: change.at,
+        })
+    }
+
+    /// Read-modify-write one resource in a transaction. `if_match` is checked
+    /// against the current version; `f` computes the new state from the
+    /// current one (returning `None` when nothing changes).
+    pub async fn update<F>(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        id: &str,
+        if_match: Option<&str>,
+        f: F,
+    ) -> StoreResult<StoredResource>
+    where
+        F: FnOnce(&StoredResource) -> Result<Option<Update>, crate::scim::ScimError> + Send,
+    {
+        let mut tx = self.write.begin().await?;
+        let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
+        if let Some(tag) = if_match {
+            if !crate::scim::etag::matches(tag, current.version) {
+                return Err(StoreError::PreconditionFailed(format!(
+                    "If-Match {tag} does not match the current version {}",
+                    crate::scim::etag::etag(current.version)
+                )));
+            }
+        }
+        let Some(update) = f(&current).map_err(StoreError::Scim)? else {
+            return Ok(current);
+        };
+        check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
+        let now = datetime::format(update.change.at);
+        let json = Value::Object(update.data.clone()).to_string();
+        let version = current.version + 1;
+        match kind {
+            Kind::User => {
+                let (user_name, ci) = user_name(&update.data);
+                sqlx::query(
+                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, data = ?, version = ?, last_modified = ?
+                     WHERE pk = ?",
+                )
+                .bind(user_name)
+                .bind(ci)
+                .bind(external_id(&update.data))
+                .bind(active(&update.data))
+                .bind(&json)
+                .bind(version)
+                .bind(&now)
+                .bind(current.pk)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM user_values WHERE user_pk = ?")
+                    .bind(current.pk)
+                    .execute(&mut *tx)
+                    .await?;
+                write_user_values(&mut tx, tenant, current.pk, &update.data).await?;
+            }
+            Kind::Group => {
+                let (name, ci) = display_name(&update.data);
+                sqlx::query(
+                    "UPDATE groups SET display_name = ?, display_name_ci = ?, external_id = ?, data = ?, version = ?, last_modified = ?
+                     WHERE pk = ?",
+                )
+                .bind(name)
+                .bind(ci)
+                .bind(external_id(&update.data))
+                .bind(&json)
+                .bind(version)
+                .bind(&now)
+                .bind(current.pk)
+                .execute(&mut *tx)
+                .await?;
+                apply_member_ops(&mut tx, tenant, current.pk, id, &update.member_ops).await?;
+            }
+        }
+        record(&mut tx, tenant, &update.change).await?;
+        tx.commit().await?;
+        Ok(StoredResource {
+            pk: current.pk,
+            id: current.id,
+            data: update.data,
+            version,
+            created: current.created,
+            last_modified: update.change.at,
+        })
+    }
+
+    /// Delete a resource and every membership that names it.
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        id: &str,
+        if_match: Option<&str>,
+        change: impl FnOnce(&StoredResource) -> Change + Send,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
+        if let Some(tag) = if_match {
+            if !crate::scim::etag::matches(tag, current.version) {
+                return Err(StoreError::PreconditionFailed(format!(
+                    "If-Match {tag} does not match the current version {}",
+                    crate::scim::etag::etag(current.version)
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?")
+            .bind(tenant.id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!("DELETE FROM {} WHERE pk = ?", table(kind)))
+            .bind(current.pk)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, tenant, &change(&current)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Audit rows of a tenant, oldest first (for tests and export).
+    pub async fn audit_log(&self, tenant: &Tenant) -> StoreResult<Vec<Value>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description
+             FROM audit_log WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(serde_json::json!({
+                    "id": r.try_get::<i64, _>("id")?,
+                    "at": r.try_get::<String, _>("at")?,
+                    "actor": r.try_get::<String, _>("actor")?,
+                    "sourceIp": r.try_get::<Option<String>, _>("source_ip")?,
+                    "requestId": r.try_get::<Option<String>, _>("request_id")?,
+                    "objectType": r.try_get::<String, _>("object_type")?,
+                    "objectId": r.try_get::<Option<String>, _>("object_id")?,
+                    "objectName": r.try_get::<Option<String>, _>("object_name")?,
+                    "action": r.try_get::<String, _>("action")?,
+                    "description": r.try_get::<String, _>("description")?,
+                }))
+            })
+            .collect()
+    }
+
+    /// Outbox events of a tenant, oldest first.
+    pub async fn events(&self, tenant: &Tenant) -> StoreResult<Vec<(String, Option<String>, Value)>> {
+        let rows = sqlx::query("SELECT kind, object_id, payload FROM outbox WHERE tenant_id = ? ORDER BY id")
+            .bind(tenant.id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get("payload")?;
+                Ok((
+                    r.try_get("kind")?,
+                    r.try_get("object_id")?,
+                    serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ))
+            })
+            .collect()
+    }
+}
+
+fn token_from_row(r: &SqliteRow) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        id: r.try_get("id")?,
+        tenant: Tenant {
+            id: r.try_get("tenant_id")?,
+            name: r.try_get("tenant_name")?,
+        },
+        label: r.try_get("label")?,
+        secret_hash: r.try_get("secret_hash")?,
+        created: r.try_get("created")?,
+        revoked: r.try_get("revoked")?,
+    })
+}
+
+async fn insert_token(conn: &mut SqliteConnection, tenant_id: i64, token: &TokenRecord) -> StoreResult<()> {
+    sqlx::query("INSERT INTO tokens (id, tenant_id, label, secret_hash, created) VALUES (?, ?, ?, ?, ?)")
+        .bind(&token.id)
+        .bind(tenant_id)
+        .bind(&token.label)
+        .bind(&token.secret_hash)
+        .bind(&token.created)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn fetch_for_update(conn: &mut SqliteConnection, kind: Kind, tenant: &Tenant, id: &str) -> StoreResult<StoredResource> {
+    let sql = format!(
+        "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
+        table(kind)
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(tenant.id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row_to_resource(&row)
+}
+
+fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    data.get(key).and_then(Value::as_str)
+}
+
+fn user_name(data: &Map<String, Value>) -> (String, String) {
+    let n = str_at(data, "userName").unwrap_or_default().to_string();
+    let ci = fold(&n);
+    (n, ci)
+}
+
+fn display_name(data: &Map<String, Value>) -> (String, String) {
+    let n = str_at(data, "displayName").unwrap_or_default().to_string();
+    let ci = fold(&n);
+    (n, ci)
+}
+
+fn external_id(data: &Map<String, Value>) -> Option<String> {
+    str_at(data, "externalId").map(str::to_string)
+}
+
+fn active(data: &Map<String, Value>) -> bool {
+    data.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+async fn check_unique(
+    conn: &mut SqliteConnection,
+    kind: Kind,
+    tenant: &Tenant,
+    data: &Map<String, Value>,
+    except_pk: Option<i64>,
+) -> StoreResult<()> {
+    let (sql, value, what) = match kind {
+        Kind::User => (
+            "SELECT id FROM users WHERE tenant_id = ? AND user_name_ci = ? AND pk <> ?",
+            user_name(data),
+            "userName",
+        ),
+        Kind::Group => (
+            "SELECT id FROM groups WHERE tenant_id = ? AND display_name_ci = ? AND pk <> ?",
+            display_name(data),
+            "displayName",
+        ),
+    };
+    let existing: Option<String> = sqlx::query_scalar(sql)
+        .bind(tenant.id)
+        .bind(&value.1)
+        .bind(except_pk.unwrap_or(-1))
+        .fetch_optional(conn)
+        .await?;
+    if let Some(other) = existing {
+        return Err(StoreError::Uniqueness(format!(
+            "{what} \"{}\" is already taken by {} {other}",
+            value.0,
+            kind.name()
+        )));
+    }
+    Ok(())
+}
+
+async fn write_user_values(conn: &mut SqliteConnection, tenant: &Tenant, pk: i64, data: &Map<String, Value>) -> StoreResult<()> {
+    for attr in USER_VALUE_ATTRS {
+        let Some(Value::Array(items)) = data.get(*attr) else { continue };
+        for item in items {
+            let value = item.get("value").and_then(Value::as_str);
+            let ty = item.get("type").and_then(Value::as_str);
+            let primary = item.get("primary").and_then(Value::as_bool).unwrap_or(false);
+            sqlx::query(
+                "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(pk)
+            .bind(tenant.id)
+            .bind(*attr)
+            .bind(value)
+            .bind(value.map(fold))
+            .bind(ty.map(fold))
+            .bind(primary)
+            .bind(item.to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolve a member reference to its kind within the tenant.
+async fn member_kind(conn: &mut SqliteConnection, tenant: &Tenant, m: &MemberRef) -> StoreResult<&'static str> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT 'User' FROM users WHERE tenant_id = ?1 AND id = ?2
+         UNION ALL SELECT 'Group' FROM groups WHERE tenant_id = ?1 AND id = ?2",
+    )
+    .bind(tenant.id)
+    .bind(&m.value)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let kind = match found.as_deref() {
+        Some("User") => "User",
+        Some("Group") => "Group",
+        _ => {
+            return Err(StoreError::InvalidReference(format!(
+                "member \"{}\" is not a User or Group of this tenant",
+                m.value
+            )))
+        }
+    };
+    if let Some(said) = &m.kind {
+        if said != kind {
+            return Err(StoreError::InvalidReference(format!(
+                "member \"{}\" is a {kind}, not a {said}",
+                m.value
+            )));
+        }
+    }
+    Ok(kind)
+}
+
+async fn apply_member_ops(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    group_pk: i64,
+    group_id: &str,
+    ops: &[MemberOp],
+) -> StoreResult<()> {
+    for op in ops {
+        match op {
+            MemberOp::RemoveAll => {
+                sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
+                    .bind(group_pk)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            MemberOp::Remove(ids) => {
+                for id in ids {
+                    sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
+                        .bind(group_pk)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            MemberOp::Add(refs) | MemberOp::Replace(refs) => {
+                if matches!(op, MemberOp::Replace(_)) {
+                    sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
+                        .bind(group_pk)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                for m in refs {
+                    let kind = member_kind(conn, tenant, m).await?;
+                    if kind == "Group" {
+                        check_no_cycle(conn, tenant, group_id, &m.value).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT (group_pk, member_id) DO UPDATE SET display = COALESCE(excluded.display, memberships.display)",
+                    )
+                    .bind(group_pk)
+                    .bind(tenant.id)
+                    .bind(&m.value)
+                    .bind(kind)
+                    .bind(&m.display)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adding `member` (a group) to `group` must not make a group its own member.
+async fn check_no_cycle(conn: &mut SqliteConnection, tenant: &Tenant, group_id: &str, member: &str) -> StoreResult<()> {
+    if group_id == member {
+        return Err(StoreError::InvalidReference(
+            "a group cannot be a member of itself".into(),
+        ));
+    }
+    // Is `member` already an ancestor of `group`?
+    let hit: Option<i64> = sqlx::query_scalar(
+        "WITH RECURSIVE anc(id, depth) AS (
+            SELECT g.id, 0 FROM memberships m JOIN groups g ON g.pk = m.group_pk
+              WHERE m.tenant_id = ?1 AND m.member_id = ?2
+            UNION
+            SELECT g.id, anc.depth + 1 FROM anc
+              JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
+              JOIN groups g ON g.pk = m.group_pk
+            WHERE anc.depth < ?4
+         )
+         SELECT 1 FROM anc WHERE id = ?3 LIMIT 1",
+    )
+    .bind(tenant.id)
+    .bind(group_id)
+    .bind(member)
+    .bind(MAX_GROUP_DEPTH)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if hit.is_some() {
+        return Err(StoreError::InvalidReference(format!(
+            "adding group \"{member}\" would make a membership cycle"
+        )));
+    }
+    Ok(())
+}
+
+async fn record(conn: &mut SqliteConnection, tenant: &Tenant, change: &Change) -> StoreResult<()> {
+    let at = datetime::format(change.at);
+    let a = &change.audit;
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.id)
+    .bind(&at)
+    .bind(&a.actor)
+    .bind(&a.source_ip)
+    .bind(&a.request_id)
+    .bind(&a.object_type)
+    .bind(&a.object_id)
+    .bind(&a.object_name)
+    .bind(&a.action)
+    .bind(&a.description)
+    .execute(&mut *conn)
+    .await?;
+    let e = &change.event;
+    sqlx::query("INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)")
+        .bind(tenant.id)
+        .bind(&at)
+        .bind(&e.kind)
+        .bind(&e.object_id)
+        .bind(e.payload.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
