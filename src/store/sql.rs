@@ -253,6 +253,18 @@ impl<'d> Compiler<'d> {
         }
     }
 
+    /// Whether every match of `cond` comes out of an indexed subquery over a
+    /// value or membership table. Then that subquery should drive the query,
+    /// not the resource table's tenant index.
+    pub fn driven_by_subquery(cond: &Cond) -> bool {
+        match cond {
+            Cond::Any { .. } => true,
+            Cond::And(a, b) => Self::driven_by_subquery(a) || Self::driven_by_subquery(b),
+            Cond::Or(a, b) => Self::driven_by_subquery(a) && Self::driven_by_subquery(b),
+            _ => false,
+        }
+    }
+
     /// SQL for `cond` against the resource alias `r`.
     pub fn condition(&self, cond: &Cond) -> SqlFrag {
         let mut f = SqlFrag::new();
@@ -486,8 +498,9 @@ impl ElemCtx {
                     _ => (d.json_text("v.elem", &[other]), false),
                 },
             },
+            // Ids are generated in lowercase, so they compare as already folded.
             ElemCtx::Members => match f.attr.as_str() {
-                "value" => ("m.member_id".into(), false),
+                "value" => ("m.member_id".into(), true),
                 "type" => ("m.member_type".into(), false),
                 "$ref" => (
                     "(CASE m.member_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || m.member_id)".into(),
@@ -496,7 +509,7 @@ impl ElemCtx {
                 _ => ("m.display".into(), false),
             },
             ElemCtx::Groups => match f.attr.as_str() {
-                "value" => ("g.id".into(), false),
+                "value" => ("g.id".into(), true),
                 "display" => ("g.display_name_ci".into(), true),
                 "type" => ("'direct'".into(), false),
                 _ => ("('/Groups/' || g.id)".into(), false),

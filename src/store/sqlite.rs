@@ -217,7 +217,14 @@ impl Store {
             kind,
             tenant_id: tenant.id,
         };
-        qb.push(format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ", table(kind)));
+        // `+r.tenant_id` keeps the tenant check but lets an indexed subquery
+        // (emails, members, groups) drive the lookup.
+        let driven = query
+            .filter
+            .as_ref()
+            .is_some_and(Compiler::driven_by_subquery);
+        let tenant_term = if driven { "+r.tenant_id" } else { "r.tenant_id" };
+        qb.push(format!("SELECT {columns} FROM {} r WHERE {tenant_term} = ", table(kind)));
         qb.push_bind(tenant.id);
         if let Some(cond) = &query.filter {
             qb.push(" AND ");

@@ -50,7 +50,7 @@ pub use error::{AttrPathProblem, Expected, Found, ParseError, ParseErrorKind};
 /// Printing a parsed filter never increases its depth, so canonical text is
 /// accepted under any depth limit its source was.
 ///
-/// So with the default limit of 32, `a pr and (b pr or not (c pr))` (depth
+/// So with a limit of 32, `a pr and (b pr or not (c pr))` (depth
 /// 3) is fine and so is an `or` chain of 33 terms, but 33 nested `(` or an
 /// `or` chain of 34 terms is rejected. Any AST the parser returns has at most
 /// `max_depth` + 1 levels of [`Filter`] nodes, which bounds the recursion of
@@ -65,15 +65,15 @@ pub use error::{AttrPathProblem, Expected, Found, ParseError, ParseErrorKind};
 pub struct Limits {
     /// Maximum input length in bytes. Default 8192.
     pub max_len: usize,
-    /// Maximum nesting depth as defined above. Default 32.
+    /// Maximum nesting depth as defined above. Default 128.
     pub max_depth: usize,
 }
 
 impl Limits {
-    /// The default limits: 8192 bytes, depth 32.
+    /// The default limits: 8192 bytes, depth 128 (an `or` chain of up to 129 terms).
     pub const DEFAULT: Limits = Limits {
         max_len: 8192,
-        max_depth: 32,
+        max_depth: 128,
     };
 }
 

@@ -1,0 +1,204 @@
+//! Groups: members (Users and Groups), the Users' computed `groups`,
+//! membership clean-up on delete.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn member_ids(body: &Value) -> Vec<String> {
+    let mut v: Vec<String> = body["members"]
+        .as_array()
+        .map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn group_with_user_and_group_members() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let inner = app.group("Inner", &[&alice]).await;
+    let outer = app.group("Outer", &[&inner]).await;
+    let r = app.get(&format!("/scim/v2/Groups/{outer}")).await;
+    assert_eq!(r.body["members"][0]["value"], inner.as_str());
+    assert_eq!(r.body["members"][0]["type"], "Group");
+    assert_eq!(
+        r.body["members"][0]["$ref"],
+        format!("http://scim.test/scim/v2/Groups/{inner}")
+    );
+    let r = app.get(&format!("/scim/v2/Groups/{inner}")).await;
+    assert_eq!(r.body["members"][0]["type"], "User");
+    assert_eq!(r.body["meta"]["resourceType"], "Group");
+}
+
+#[tokio::test]
+async fn users_groups_attribute_lists_direct_and_indirect_memberships() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let inner = app.group("Inner", &[&alice]).await;
+    let outer = app.group("Outer", &[&inner]).await;
+    let r = app.get(&format!("/scim/v2/Users/{alice}")).await;
+    let groups = r.body["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    let find = |id: &str| groups.iter().find(|g| g["value"] == id).unwrap().clone();
+    assert_eq!(find(&inner)["type"], "direct");
+    assert_eq!(find(&inner)["display"], "Inner");
+    assert_eq!(find(&outer)["type"], "indirect");
+}
+
+#[tokio::test]
+async fn groups_attribute_is_read_only_on_users() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let g = app.group("G", &[]).await;
+    let r = app
+        .patch(
+            &format!("/scim/v2/Users/{alice}"),
+            &patch_body(json!([{"op": "add", "path": "groups", "value": [{"value": g}]}])),
+        )
+        .await;
+    r.assert_error(400, Some("mutability"));
+    // On create and PUT it is ignored.
+    let u = app
+        .user_from(json!({"schemas": [USER], "userName": "b", "groups": [{"value": g}]}))
+        .await;
+    assert!(u.get("groups").is_none());
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_its_memberships() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let b = app.user("b").await;
+    let g = app.group("G", &[&a, &b]).await;
+    app.delete(&format!("/scim/v2/Users/{a}")).await;
+    let r = app.get(&format!("/scim/v2/Groups/{g}")).await;
+    assert_eq!(member_ids(&r.body), vec![b]);
+}
+
+#[tokio::test]
+async fn deleting_a_group_removes_it_from_parents_and_users() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let inner = app.group("Inner", &[&a]).await;
+    let outer = app.group("Outer", &[&inner]).await;
+    assert_eq!(app.delete(&format!("/scim/v2/Groups/{inner}")).await.status, StatusCode::NO_CONTENT);
+    let r = app.get(&format!("/scim/v2/Groups/{outer}")).await;
+    assert!(r.body.get("members").is_none(), "{}", r.text);
+    let r = app.get(&format!("/scim/v2/Users/{a}")).await;
+    assert!(r.body.get("groups").is_none());
+}
+
+#[tokio::test]
+async fn display_name_is_unique_per_tenant() {
+    let app = TestApp::new().await;
+    app.group("Admins", &[]).await;
+    let r = app
+        .post("/scim/v2/Groups", &json!({"schemas": [GROUP], "displayName": "admins"}))
+        .await;
+    r.assert_error(409, Some("uniqueness"));
+    // Another tenant may use the name.
+    let other = app.token_for("globex").await;
+    let r = app
+        .call_as(
+            &other,
+            axum::http::Method::POST,
+            "/scim/v2/Groups",
+            Some(&json!({"schemas": [GROUP], "displayName": "Admins"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn unknown_member_is_refused_and_nothing_is_created() {
+    let app = TestApp::new().await;
+    let r = app
+        .post(
+            "/scim/v2/Groups",
+            &json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": "nope"}]}),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let list = app.get("/scim/v2/Groups").await;
+    assert_eq!(list.body["totalResults"], 0);
+    assert_eq!(app.audit_count().await, 0);
+}
+
+#[tokio::test]
+async fn member_type_must_match_the_resource() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let r = app
+        .post(
+            "/scim/v2/Groups",
+            &json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": a, "type": "Group"}]}),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn membership_cycles_are_refused() {
+    let app = TestApp::new().await;
+    let a = app.group("A", &[]).await;
+    let b = app.group("B", &[&a]).await;
+    let r = app
+        .patch(
+            &format!("/scim/v2/Groups/{a}"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": b}]}])),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let r = app
+        .patch(
+            &format!("/scim/v2/Groups/{a}"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": a}]}])),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn excluded_members_are_not_returned() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let g = app.group("G", &[&a]).await;
+    let r = app.get(&format!("/scim/v2/Groups/{g}?excludedAttributes=members")).await;
+    assert!(r.body.get("members").is_none());
+    assert_eq!(r.body["displayName"], "G");
+    let r = app.get("/scim/v2/Groups?attributes=displayName").await;
+    assert!(r.body["Resources"][0].get("members").is_none());
+}
+
+#[tokio::test]
+async fn put_replaces_the_member_list() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let b = app.user("b").await;
+    let g = app.group("G", &[&a]).await;
+    let r = app
+        .put(
+            &format!("/scim/v2/Groups/{g}"),
+            &json!({"schemas": [GROUP], "displayName": "G2", "members": [{"value": b}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(member_ids(&r.body), vec![b]);
+    assert_eq!(r.body["displayName"], "G2");
+}
+
+#[tokio::test]
+async fn member_display_is_echoed_as_sent() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let r = app
+        .post(
+            "/scim/v2/Groups",
+            &json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": a, "display": "Alice A."}]}),
+        )
+        .await;
+    assert_eq!(r.body["members"][0]["display"], "Alice A.");
+}

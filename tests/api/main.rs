@@ -1,0 +1,15 @@
+//! API tests: the real router, in-process, on real SQLite files; a few boot
+//! the real binary. One test binary keeps link time down.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod bad_input;
+mod binary;
+mod discovery;
+mod filters;
+mod groups;
+mod indexes;
+mod patch;
+mod support;
+mod tenancy;
+mod users;

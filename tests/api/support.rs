@@ -1,0 +1,248 @@
+//! Test harness: an app on a fresh SQLite file with a fixed clock and
+//! sequential ids, and helpers to send requests through the router.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use rollcall::directory::{tokens, Clock, DirectoryConfig, IdGen};
+use rollcall::http::HttpConfig;
+use rollcall::store::{Store, Tenant};
+use serde_json::Value;
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A clock that advances one second per reading, from a fixed start.
+pub struct StepClock(AtomicI64);
+
+impl Clock for StepClock {
+    fn now(&self) -> OffsetDateTime {
+        let s = self.0.fetch_add(1, Ordering::SeqCst);
+        OffsetDateTime::from_unix_timestamp(1_700_000_000 + s).unwrap()
+    }
+}
+
+/// Ids `00000000-0000-4000-8000-000000000001`, `…02`, …
+pub struct SeqIds(AtomicI64);
+
+impl IdGen for SeqIds {
+    fn new_id(&self) -> String {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub token: String,
+    pub tenant: Tenant,
+    pub _dir: TempDir,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+    /// Asserts a SCIM error with this status and scimType.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/scim+json"),
+            "error content type"
+        );
+        assert_eq!(
+            self.body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(self.body["status"], status.to_string());
+        assert_eq!(
+            self.body.get("scimType").and_then(Value::as_str),
+            scim_type,
+            "body: {}",
+            self.text
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a detail explains the error"
+        );
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(HttpConfig::default()).await
+    }
+
+    pub async fn with_config(http: HttpConfig) -> Self {
+        let dir = TempDir::new().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("rollcall.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let state = rollcall::build_state(
+            store.clone(),
+            Arc::new(StepClock(AtomicI64::new(0))),
+            Arc::new(SeqIds(AtomicI64::new(0))),
+            http,
+            DirectoryConfig::default(),
+        );
+        let (tenant, token) = new_token(&store, "acme", "okta").await;
+        TestApp {
+            router: rollcall::app(state),
+            store,
+            token,
+            tenant,
+            _dir: dir,
+        }
+    }
+
+    /// Another tenant's token on the same server.
+    pub async fn token_for(&self, tenant: &str) -> String {
+        new_token(&self.store, tenant, "other").await.1
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, body: Option<&Value>, token: Option<&str>) -> Request<Body> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "scim.test");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        match body {
+            Some(v) => b
+                .header("content-type", "application/scim+json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        self.send(self.request(method, path, body, Some(&self.token)))
+            .await
+    }
+
+    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        self.send(self.request(method, path, body, Some(token))).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Create a user; returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let r = self
+            .post(
+                "/scim/v2/Users",
+                &serde_json::json!({"schemas": [USER], "userName": user_name}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Create a user from a full body; returns the response body.
+    pub async fn user_from(&self, body: Value) -> Value {
+        let r = self.post("/scim/v2/Users", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    }
+
+    /// Create a group with members; returns its id.
+    pub async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let r = self
+            .post(
+                "/scim/v2/Groups",
+                &serde_json::json!({"schemas": [GROUP], "displayName": name, "members": members}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// userNames of a filtered user list, in response order.
+    pub async fn user_names(&self, query: &str) -> Vec<String> {
+        let r = self.get(&format!("/scim/v2/Users?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    pub async fn audit_count(&self) -> usize {
+        self.store.audit_log(&self.tenant).await.unwrap().len()
+    }
+}
+
+pub async fn new_token(store: &Store, tenant: &str, label: &str) -> (Tenant, String) {
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let t = store.ensure_tenant(tenant, now).await.unwrap();
+    let (token, record) = tokens::generate(&t, label, now);
+    store.insert_token(&t, &record).await.unwrap();
+    (t, token)
+}
+
+pub fn patch_body(ops: Value) -> Value {
+    serde_json::json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// Percent-encode a query value.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
