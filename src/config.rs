@@ -84,9 +84,9 @@ impl Config {
             cfg.public_url = Some(v);
         }
         if let Some(v) = env("ROLLCALL_MAX_PAYLOAD_SIZE") {
-            cfg.max_payload_size = v
-                .parse()
-                .map_err(|_| ConfigError::Invalid(format!("ROLLCALL_MAX_PAYLOAD_SIZE={v} is not a number")))?;
+            cfg.max_payload_size = v.parse().map_err(|_| {
+                ConfigError::Invalid(format!("ROLLCALL_MAX_PAYLOAD_SIZE={v} is not a number"))
+            })?;
         }
         if let Some(v) = env("ROLLCALL_LOG_FORMAT") {
             cfg.log_format = v;
@@ -96,7 +96,9 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_payload_size < 1024 {
-            return Err(ConfigError::Invalid("max_payload_size must be at least 1024 bytes".into()));
+            return Err(ConfigError::Invalid(
+                "max_payload_size must be at least 1024 bytes".into(),
+            ));
         }
         if self.default_page_size < 1 || self.max_page_size < self.default_page_size {
             return Err(ConfigError::Invalid(
@@ -104,10 +106,14 @@ impl Config {
             ));
         }
         if self.max_members_returned < 0 {
-            return Err(ConfigError::Invalid("max_members_returned must be >= 0".into()));
+            return Err(ConfigError::Invalid(
+                "max_members_returned must be >= 0".into(),
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(ConfigError::Invalid("log_format must be text or json".into()));
+            return Err(ConfigError::Invalid(
+                "log_format must be text or json".into(),
+            ));
         }
         if !self.database.starts_with("sqlite:") {
             return Err(ConfigError::Invalid(format!(
@@ -117,9 +123,42 @@ impl Config {
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
+                return Err(ConfigError::Invalid(
+                    "public_url must start with http:// or https://".into(),
+                ));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_config_loads_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rollcall.example.toml");
+        let cfg = Config::load(Some(&path)).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.max_members_returned, 10_000);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let bad: Result<Config, _> = toml::from_str("lisen = \"x\"");
+        assert!(bad.is_err());
+        let cfg = Config {
+            database: "mysql://x".into(),
+            ..Config::default()
+        };
+        assert!(cfg.validate().is_err());
+        let cfg = Config {
+            default_page_size: 10,
+            max_page_size: 5,
+            ..Config::default()
+        };
+        assert!(cfg.validate().is_err());
     }
 }

@@ -121,7 +121,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate { db } => {
             let cfg = load_config(&db)?;
             cfg.validate().map_err(|e| e.to_string())?;
-            Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
+            Store::connect(&cfg.database)
+                .await
+                .map_err(|e| e.to_string())?;
             eprintln!("database {} is up to date", cfg.database);
             Ok(())
         }
@@ -130,13 +132,22 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(cfg: Config) -> Result<(), String> {
-    let state = rollcall::state_from_config(&cfg).await.map_err(|e| e.to_string())?;
+    let state = rollcall::state_from_config(&cfg)
+        .await
+        .map_err(|e| e.to_string())?;
     let store = &state.directory.store;
     // First start on an empty database: a tenant and one token to begin with.
-    let tenant = rollcall::store::Tenant { id: 0, name: "default".into() };
+    let tenant = rollcall::store::Tenant {
+        id: 0,
+        name: "default".into(),
+    };
     let now = time::OffsetDateTime::now_utc();
     let (token, record) = tokens::generate(&tenant, "bootstrap", now);
-    if store.bootstrap("default", &record, now).await.map_err(|e| e.to_string())? {
+    if store
+        .bootstrap("default", &record, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         eprintln!("created tenant \"default\"; its bootstrap token (shown once, store it now):");
         eprintln!("{token}");
     }
@@ -181,32 +192,62 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
         TokenCommand::Create { tenant, label, db } => {
             let cfg = load_config(&db)?;
             cfg.validate().map_err(|e| e.to_string())?;
-            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
-            let t = store.ensure_tenant(&tenant, now).await.map_err(|e| e.to_string())?;
+            let store = Store::connect(&cfg.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let t = store
+                .ensure_tenant(&tenant, now)
+                .await
+                .map_err(|e| e.to_string())?;
             let (token, record) = tokens::generate(&t, &label, now);
-            store.insert_token(&t, &record).await.map_err(|e| e.to_string())?;
+            store
+                .insert_token(&t, &record)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(())
         }
         TokenCommand::List { tenant, db } => {
             let cfg = load_config(&db)?;
-            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
-            let list = store.list_tokens(tenant.as_deref()).await.map_err(|e| e.to_string())?;
-            println!("{:<14} {:<16} {:<20} {:<26} STATUS", "ID", "TENANT", "LABEL", "CREATED");
+            let store = Store::connect(&cfg.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let list = store
+                .list_tokens(tenant.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:<14} {:<16} {:<20} {:<26} STATUS",
+                "ID", "TENANT", "LABEL", "CREATED"
+            );
             for t in list {
                 let status = match &t.revoked {
                     Some(r) => format!("revoked {r}"),
                     None => "active".into(),
                 };
-                println!("{:<14} {:<16} {:<20} {:<26} {status}", t.id, t.tenant.name, t.label, t.created);
+                println!(
+                    "{:<14} {:<16} {:<20} {:<26} {status}",
+                    t.id, t.tenant.name, t.label, t.created
+                );
             }
             Ok(())
         }
         TokenCommand::Revoke { id, db } => {
             let cfg = load_config(&db)?;
-            let store = Store::connect(&cfg.database).await.map_err(|e| e.to_string())?;
-            let id = id.trim_start_matches(tokens::PREFIX).split('_').next().unwrap_or("").to_string();
-            if store.revoke_token(&id, now).await.map_err(|e| e.to_string())? {
+            let store = Store::connect(&cfg.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let id = id
+                .trim_start_matches(tokens::PREFIX)
+                .split('_')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if store
+                .revoke_token(&id, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 eprintln!("token {id} revoked");
                 Ok(())
             } else {

@@ -115,7 +115,17 @@ fn strip_write_only(registry: &Registry, kind: Kind, data: &mut Map<String, Valu
 }
 
 impl Directory {
-    fn change(&self, ctx: &Ctx, kind: Kind, id: &str, name: Option<String>, action: &str, description: String, payload: Value) -> Change {
+    #[allow(clippy::too_many_arguments)]
+    fn change(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        name: Option<String>,
+        action: &str,
+        description: String,
+        payload: Value,
+    ) -> Change {
         Change {
             at: self.clock.now(),
             audit: AuditEntry {
@@ -137,7 +147,13 @@ impl Directory {
     }
 
     /// Attributes computed from other tables, unless the projection omits them.
-    async fn computed(&self, ctx: &Ctx, kind: Kind, stored: &StoredResource, projection: &Projection) -> DirectoryResult<Vec<(String, Value)>> {
+    async fn computed(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        stored: &StoredResource,
+        projection: &Projection,
+    ) -> DirectoryResult<Vec<(String, Value)>> {
         let rt = self.registry.resource_type(kind);
         let mut out = Vec::new();
         match kind {
@@ -192,7 +208,13 @@ impl Directory {
         Ok(out)
     }
 
-    async fn resource(&self, ctx: &Ctx, kind: Kind, mut stored: StoredResource, projection: &Projection) -> DirectoryResult<Resource> {
+    async fn resource(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        mut stored: StoredResource,
+        projection: &Projection,
+    ) -> DirectoryResult<Resource> {
         let computed = self.computed(ctx, kind, &stored, projection).await?;
         if kind == Kind::User {
             add_status(&mut stored.data);
@@ -223,17 +245,28 @@ impl Directory {
             &id,
             name.clone(),
             "created",
-            format!("{} \"{}\" created", kind.name(), name.clone().unwrap_or_default()),
+            format!(
+                "{} \"{}\" created",
+                kind.name(),
+                name.clone().unwrap_or_default()
+            ),
             json!({ "id": id, "name": name }),
         );
         let stored = self
             .store
             .create(kind, &ctx.tenant, &id, &data, &members, &change)
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default()).await
+        self.resource(ctx, kind, stored, &Projection::default())
+            .await
     }
 
-    pub async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, projection: &Projection) -> DirectoryResult<Resource> {
+    pub async fn get(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        projection: &Projection,
+    ) -> DirectoryResult<Resource> {
         let stored = self
             .store
             .get(kind, &ctx.tenant, id)
@@ -242,7 +275,12 @@ impl Directory {
         self.resource(ctx, kind, stored, projection).await
     }
 
-    pub async fn list(&self, ctx: &Ctx, kind: Kind, query: &ListQuery) -> DirectoryResult<(i64, Vec<Resource>)> {
+    pub async fn list(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        query: &ListQuery,
+    ) -> DirectoryResult<(i64, Vec<Resource>)> {
         let (total, items) = self.store.list(kind, &ctx.tenant, query).await?;
         let mut out = Vec::with_capacity(items.len());
         for stored in items {
@@ -252,7 +290,14 @@ impl Directory {
     }
 
     /// PUT: replace every client-settable attribute.
-    pub async fn replace(&self, ctx: &Ctx, kind: Kind, id: &str, body: &Value, if_match: Option<&str>) -> DirectoryResult<Resource> {
+    pub async fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<Resource> {
         let rt = self.registry.resource_type(kind);
         let mut data = normalize(rt, body)?;
         let members = match kind {
@@ -270,7 +315,11 @@ impl Directory {
             id,
             name.clone(),
             "updated",
-            format!("{} \"{}\" replaced", kind.name(), name.clone().unwrap_or_default()),
+            format!(
+                "{} \"{}\" replaced",
+                kind.name(),
+                name.clone().unwrap_or_default()
+            ),
             json!({ "id": id, "name": name }),
         );
         let registry = self.registry.clone();
@@ -285,11 +334,19 @@ impl Directory {
                 }))
             })
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default()).await
+        self.resource(ctx, kind, stored, &Projection::default())
+            .await
     }
 
     /// PATCH (RFC 7644 §3.5.2).
-    pub async fn patch(&self, ctx: &Ctx, kind: Kind, id: &str, body: &Value, if_match: Option<&str>) -> DirectoryResult<Resource> {
+    pub async fn patch(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<Resource> {
         let rt = self.registry.resource_type(kind);
         let ops = patch::parse_request(body)?;
         let (member_ops, ops) = match kind {
@@ -339,10 +396,17 @@ impl Directory {
                 }))
             })
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default()).await
+        self.resource(ctx, kind, stored, &Projection::default())
+            .await
     }
 
-    pub async fn delete(&self, ctx: &Ctx, kind: Kind, id: &str, if_match: Option<&str>) -> DirectoryResult<()> {
+    pub async fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<()> {
         self.store
             .delete(kind, &ctx.tenant, id, if_match, |current| {
                 let name = display_of(kind, &current.data);
@@ -352,7 +416,11 @@ impl Directory {
                     &current.id,
                     name.clone(),
                     "deleted",
-                    format!("{} \"{}\" deleted", kind.name(), name.clone().unwrap_or_default()),
+                    format!(
+                        "{} \"{}\" deleted",
+                        kind.name(),
+                        name.clone().unwrap_or_default()
+                    ),
                     json!({ "id": current.id, "name": name }),
                 )
             })
@@ -381,7 +449,12 @@ fn add_status(data: &mut Map<String, Value>) {
 }
 
 /// PUT may not change an immutable attribute that already has a value.
-fn check_immutable_replace(registry: &Registry, kind: Kind, old: &Map<String, Value>, new: &Map<String, Value>) -> Result<(), ScimError> {
+fn check_immutable_replace(
+    registry: &Registry,
+    kind: Kind,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Result<(), ScimError> {
     let rt = registry.resource_type(kind);
     for schema in rt.all_schemas() {
         let (o, n) = if schema.id == rt.schema.id {
@@ -392,7 +465,11 @@ fn check_immutable_replace(registry: &Registry, kind: Kind, old: &Map<String, Va
                 new.get(&schema.id).and_then(Value::as_object),
             )
         };
-        for attr in schema.attributes.iter().filter(|a| a.mutability == Mutability::Immutable) {
+        for attr in schema
+            .attributes
+            .iter()
+            .filter(|a| a.mutability == Mutability::Immutable)
+        {
             let ov = o.and_then(|m| m.get(&attr.name));
             let nv = n.and_then(|m| m.get(&attr.name));
             if ov.is_some() && ov != nv {

@@ -19,14 +19,20 @@ pub struct Principal {
     pub actor: String,
 }
 
-pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_string())
         });
     let Some(presented) = presented else {
         return ApiError(ScimError::unauthorized(
@@ -42,7 +48,10 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
             });
             next.run(req).await
         }
-        Ok(None) => ApiError(ScimError::unauthorized("the bearer token is invalid or revoked")).into_response(),
+        Ok(None) => ApiError(ScimError::unauthorized(
+            "the bearer token is invalid or revoked",
+        ))
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "token lookup failed");
             ApiError(ScimError::new(503, None, "the database is unavailable")).into_response()

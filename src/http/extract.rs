@@ -48,7 +48,9 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             }
         })?;
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            return Err(ApiError(ScimError::invalid_syntax("the request body is empty")));
+            return Err(ApiError(ScimError::invalid_syntax(
+                "the request body is empty",
+            )));
         }
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError(ScimError::invalid_syntax(format!(

@@ -45,7 +45,10 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 impl FromRequestParts<AppState> for RequestCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let principal = parts
             .extensions
             .get::<Principal>()
@@ -73,8 +76,10 @@ impl FromRequestParts<AppState> for RequestCtx {
 /// A SCIM JSON response.
 fn scim(status: StatusCode, body: Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     r
 }
 
@@ -97,7 +102,13 @@ fn render(state: &AppState, ctx: &Ctx, res: &Resource, projection: &Projection) 
 }
 
 /// One resource with its ETag (and Location on create).
-fn resource_response(state: &AppState, ctx: &Ctx, res: &Resource, status: StatusCode, projection: &Projection) -> Response {
+fn resource_response(
+    state: &AppState,
+    ctx: &Ctx,
+    res: &Resource,
+    status: StatusCode,
+    projection: &Projection,
+) -> Response {
     let body = render(state, ctx, res, projection);
     let mut r = scim(status, body);
     if let Ok(v) = HeaderValue::from_str(&etag::etag(res.stored.version)) {
@@ -156,13 +167,26 @@ async fn do_list(state: &AppState, ctx: &Ctx, kind: Kind, params: &RawListParams
         .iter()
         .map(|r| render(state, ctx, r, &q.projection))
         .collect();
-    Ok(scim(StatusCode::OK, list_response(total, q.start_index, resources)))
+    Ok(scim(
+        StatusCode::OK,
+        list_response(total, q.start_index, resources),
+    ))
 }
 
-async fn do_get(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, params: &RawListParams, headers: &HeaderMap) -> ApiResult {
+async fn do_get(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    params: &RawListParams,
+    headers: &HeaderMap,
+) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
     let res = state.directory.get(ctx, kind, id, &projection).await?;
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         if etag::matches(inm, res.stored.version) {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
             if let Ok(v) = HeaderValue::from_str(&etag::etag(res.stored.version)) {
@@ -171,34 +195,86 @@ async fn do_get(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, params: &RawL
             return Ok(r);
         }
     }
-    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+    Ok(resource_response(
+        state,
+        ctx,
+        &res,
+        StatusCode::OK,
+        &projection,
+    ))
 }
 
-async fn do_create(state: &AppState, ctx: &Ctx, kind: Kind, body: &Value, params: &RawListParams) -> ApiResult {
+async fn do_create(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: Kind,
+    body: &Value,
+    params: &RawListParams,
+) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
     let res = state.directory.create(ctx, kind, body).await?;
-    Ok(resource_response(state, ctx, &res, StatusCode::CREATED, &projection))
+    Ok(resource_response(
+        state,
+        ctx,
+        &res,
+        StatusCode::CREATED,
+        &projection,
+    ))
 }
 
-async fn do_replace(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, body: &Value, headers: &HeaderMap, params: &RawListParams) -> ApiResult {
+async fn do_replace(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    headers: &HeaderMap,
+    params: &RawListParams,
+) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
     let res = state
         .directory
         .replace(ctx, kind, id, body, if_match(headers).as_deref())
         .await?;
-    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+    Ok(resource_response(
+        state,
+        ctx,
+        &res,
+        StatusCode::OK,
+        &projection,
+    ))
 }
 
-async fn do_patch(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, body: &Value, headers: &HeaderMap, params: &RawListParams) -> ApiResult {
+async fn do_patch(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    headers: &HeaderMap,
+    params: &RawListParams,
+) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
     let res = state
         .directory
         .patch(ctx, kind, id, body, if_match(headers).as_deref())
         .await?;
-    Ok(resource_response(state, ctx, &res, StatusCode::OK, &projection))
+    Ok(resource_response(
+        state,
+        ctx,
+        &res,
+        StatusCode::OK,
+        &projection,
+    ))
 }
 
-async fn do_delete(state: &AppState, ctx: &Ctx, kind: Kind, id: &str, headers: &HeaderMap) -> ApiResult {
+async fn do_delete(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    headers: &HeaderMap,
+) -> ApiResult {
     state
         .directory
         .delete(ctx, kind, id, if_match(headers).as_deref())
@@ -213,36 +289,96 @@ async fn do_search(state: &AppState, ctx: &Ctx, kind: Kind, body: &Value) -> Api
 
 macro_rules! resource_handlers {
     ($kind:expr, $list:ident, $create:ident, $search:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
-        pub async fn $list(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ListParams(p): ListParams) -> ApiResult {
+        pub async fn $list(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            ListParams(p): ListParams,
+        ) -> ApiResult {
             do_list(&s, &ctx, $kind, &p).await
         }
-        pub async fn $create(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ListParams(p): ListParams, ScimJson(body): ScimJson) -> ApiResult {
+        pub async fn $create(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            ListParams(p): ListParams,
+            ScimJson(body): ScimJson,
+        ) -> ApiResult {
             do_create(&s, &ctx, $kind, &body, &p).await
         }
-        pub async fn $search(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ScimJson(body): ScimJson) -> ApiResult {
+        pub async fn $search(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            ScimJson(body): ScimJson,
+        ) -> ApiResult {
             do_search(&s, &ctx, $kind, &body).await
         }
-        pub async fn $get(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap) -> ApiResult {
+        pub async fn $get(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            Path(id): Path<String>,
+            ListParams(p): ListParams,
+            headers: HeaderMap,
+        ) -> ApiResult {
             do_get(&s, &ctx, $kind, &id, &p, &headers).await
         }
-        pub async fn $replace(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap, ScimJson(body): ScimJson) -> ApiResult {
+        pub async fn $replace(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            Path(id): Path<String>,
+            ListParams(p): ListParams,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> ApiResult {
             do_replace(&s, &ctx, $kind, &id, &body, &headers, &p).await
         }
-        pub async fn $patch(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, ListParams(p): ListParams, headers: HeaderMap, ScimJson(body): ScimJson) -> ApiResult {
+        pub async fn $patch(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            Path(id): Path<String>,
+            ListParams(p): ListParams,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> ApiResult {
             do_patch(&s, &ctx, $kind, &id, &body, &headers, &p).await
         }
-        pub async fn $delete(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, Path(id): Path<String>, headers: HeaderMap) -> ApiResult {
+        pub async fn $delete(
+            State(s): State<AppState>,
+            RequestCtx(ctx): RequestCtx,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+        ) -> ApiResult {
             do_delete(&s, &ctx, $kind, &id, &headers).await
         }
     };
 }
 
-resource_handlers!(Kind::User, list_users, create_user, search_users, get_user, replace_user, patch_user, delete_user);
-resource_handlers!(Kind::Group, list_groups, create_group, search_groups, get_group, replace_group, patch_group, delete_group);
+resource_handlers!(
+    Kind::User,
+    list_users,
+    create_user,
+    search_users,
+    get_user,
+    replace_user,
+    patch_user,
+    delete_user
+);
+resource_handlers!(
+    Kind::Group,
+    list_groups,
+    create_group,
+    search_groups,
+    get_group,
+    replace_group,
+    patch_group,
+    delete_group
+);
 
 /// POST /.search: Users then Groups, paged as one list. A filter that names
 /// attributes one type lacks simply matches nothing of that type.
-pub async fn search_all(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, ScimJson(body): ScimJson) -> ApiResult {
+pub async fn search_all(
+    State(s): State<AppState>,
+    RequestCtx(ctx): RequestCtx,
+    ScimJson(body): ScimJson,
+) -> ApiResult {
     let params = RawListParams::from_search_body(&body)?;
     let mut queries = Vec::new();
     let mut first_err = None;
@@ -253,7 +389,9 @@ pub async fn search_all(State(s): State<AppState>, RequestCtx(ctx): RequestCtx, 
         }
     }
     if queries.is_empty() {
-        return Err(first_err.unwrap_or_else(|| ApiError(ScimError::invalid_filter("invalid search"))));
+        return Err(
+            first_err.unwrap_or_else(|| ApiError(ScimError::invalid_filter("invalid search")))
+        );
     }
     let start = queries.first().map(|(_, q)| q.start_index).unwrap_or(1);
     let count = queries.first().map(|(_, q)| q.count).unwrap_or(0);
@@ -304,7 +442,11 @@ fn list_of(items: Vec<Value>) -> Value {
     list_response(items.len() as i64, 1, items)
 }
 
-pub async fn resource_types(State(s): State<AppState>, headers: HeaderMap, ListParams(p): ListParams) -> ApiResult {
+pub async fn resource_types(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ListParams(p): ListParams,
+) -> ApiResult {
     reject_filter(&p)?;
     let base = base_url(&s, &headers);
     let items = s
@@ -317,7 +459,11 @@ pub async fn resource_types(State(s): State<AppState>, headers: HeaderMap, ListP
     Ok(scim(StatusCode::OK, list_of(items)))
 }
 
-pub async fn resource_type(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+pub async fn resource_type(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     let base = base_url(&s, &headers);
     let rt = s
         .directory
@@ -329,7 +475,11 @@ pub async fn resource_type(State(s): State<AppState>, headers: HeaderMap, Path(i
     Ok(scim(StatusCode::OK, rt.to_json(&base)))
 }
 
-pub async fn schemas(State(s): State<AppState>, headers: HeaderMap, ListParams(p): ListParams) -> ApiResult {
+pub async fn schemas(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ListParams(p): ListParams,
+) -> ApiResult {
     reject_filter(&p)?;
     let base = base_url(&s, &headers);
     let items = s
@@ -342,7 +492,11 @@ pub async fn schemas(State(s): State<AppState>, headers: HeaderMap, ListParams(p
     Ok(scim(StatusCode::OK, list_of(items)))
 }
 
-pub async fn schema(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+pub async fn schema(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     let base = base_url(&s, &headers);
     let sc = s
         .directory
@@ -369,12 +523,22 @@ pub async fn not_found() -> ApiResult {
 }
 
 pub async fn healthz() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"status": "ok"}).to_string()).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"status": "ok"}).to_string(),
+    )
+        .into_response()
 }
 
 pub async fn readyz(State(s): State<AppState>) -> Response {
     match s.directory.store.ping().await {
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"status": "ready"}).to_string()).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"status": "ready"}).to_string(),
+        )
+            .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not reachable");
             (

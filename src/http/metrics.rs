@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 #[derive(Default)]
 struct Series {
@@ -44,7 +46,10 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP rollcall_http_requests_total HTTP requests handled.");
+        let _ = writeln!(
+            out,
+            "# HELP rollcall_http_requests_total HTTP requests handled."
+        );
         let _ = writeln!(out, "# TYPE rollcall_http_requests_total counter");
         let Ok(m) = self.requests.lock() else {
             return out;
@@ -56,8 +61,14 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(out, "# HELP rollcall_http_request_duration_seconds HTTP request latency.");
-        let _ = writeln!(out, "# TYPE rollcall_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP rollcall_http_request_duration_seconds HTTP request latency."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE rollcall_http_request_duration_seconds histogram"
+        );
         for ((method, route, status), s) in m.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             for (i, b) in BUCKETS.iter().enumerate() {
@@ -72,8 +83,16 @@ impl Metrics {
                 "rollcall_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(out, "rollcall_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "rollcall_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "rollcall_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "rollcall_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out
     }

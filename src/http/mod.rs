@@ -70,7 +70,10 @@ impl AppState {
 /// The whole application; shared by `main` and the tests.
 pub fn app(state: AppState) -> Router {
     let scim = Router::new()
-        .route("/Users", get(handlers::list_users).post(handlers::create_user))
+        .route(
+            "/Users",
+            get(handlers::list_users).post(handlers::create_user),
+        )
         .route("/Users/.search", post(handlers::search_users))
         .route(
             "/Users/{id}",
@@ -79,7 +82,10 @@ pub fn app(state: AppState) -> Router {
                 .patch(handlers::patch_user)
                 .delete(handlers::delete_user),
         )
-        .route("/Groups", get(handlers::list_groups).post(handlers::create_group))
+        .route(
+            "/Groups",
+            get(handlers::list_groups).post(handlers::create_group),
+        )
         .route("/Groups/.search", post(handlers::search_groups))
         .route(
             "/Groups/{id}",
@@ -92,10 +98,20 @@ pub fn app(state: AppState) -> Router {
         .route("/Bulk", post(handlers::bulk))
         .route(
             "/Me",
-            get(handlers::me).post(handlers::me).put(handlers::me).patch(handlers::me).delete(handlers::me),
+            get(handlers::me)
+                .post(handlers::me)
+                .put(handlers::me)
+                .patch(handlers::me)
+                .delete(handlers::me),
         )
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
-        .route("/ServiceProviderConfig", get(handlers::service_provider_config))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .route(
+            "/ServiceProviderConfig",
+            get(handlers::service_provider_config),
+        )
         .route("/ResourceTypes", get(handlers::resource_types))
         .route("/ResourceTypes/{id}", get(handlers::resource_type))
         .route("/Schemas", get(handlers::schemas))
@@ -130,7 +146,9 @@ pub fn app(state: AppState) -> Router {
 /// axum answers a known path with an unsupported method by a bare 405; give
 /// it a SCIM body.
 async fn scim_method_not_allowed(resp: Response) -> Response {
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key(header::CONTENT_TYPE) {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !resp.headers().contains_key(header::CONTENT_TYPE)
+    {
         let allow = resp.headers().get(header::ALLOW).cloned();
         let mut r = error::scim_error_response(&ScimError::method_not_allowed(
             "this method is not supported on this endpoint",
@@ -157,6 +175,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     state
         .metrics
         .observe(&method, &route, resp.status().as_u16(), elapsed);
-    tracing::info!(status = resp.status().as_u16(), elapsed_ms = elapsed.as_secs_f64() * 1000.0, "response");
+    tracing::info!(
+        status = resp.status().as_u16(),
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        "response"
+    );
     resp.into_response()
 }

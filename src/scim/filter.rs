@@ -142,7 +142,9 @@ fn is_schemas(path: &AttrPath) -> bool {
 
 fn schemas_condition(rt: &ResourceType, op: CompareOp, value: &CompValue) -> ScimResult<Cond> {
     let CompValue::String(urn) = value else {
-        return Err(ScimError::invalid_filter("'schemas' is compared with a schema URI string"));
+        return Err(ScimError::invalid_filter(
+            "'schemas' is compared with a schema URI string",
+        ));
     };
     let positive = match op {
         CompareOp::Eq => true,
@@ -160,7 +162,11 @@ fn schemas_condition(rt: &ResourceType, op: CompareOp, value: &CompValue) -> Sci
     } else {
         Cond::False
     };
-    Ok(if positive { cond } else { Cond::Not(Box::new(cond)) })
+    Ok(if positive {
+        cond
+    } else {
+        Cond::Not(Box::new(cond))
+    })
 }
 
 enum Target<'a> {

@@ -37,7 +37,11 @@ pub enum SortOrder {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {
     Field(Field),
-    Multi { attr: String, sub: String, case_exact: bool },
+    Multi {
+        attr: String,
+        sub: String,
+        case_exact: bool,
+    },
 }
 
 /// A parsed, resolved list request.
@@ -104,7 +108,9 @@ impl RawListParams {
                         })
                         .collect::<ScimResult<Vec<_>>>()
                         .map(|l| Some(l.join(","))),
-                    _ => Err(ScimError::invalid_value(format!("'{k}' has the wrong type"))),
+                    _ => Err(ScimError::invalid_value(format!(
+                        "'{k}' has the wrong type"
+                    ))),
                 }
             };
             match k.to_ascii_lowercase().as_str() {
@@ -142,8 +148,16 @@ fn parse_int(name: &str, v: &str) -> ScimResult<i64> {
         return Ok(i);
     }
     // Very large numbers: clamp rather than fail.
-    if !v.is_empty() && v.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) {
-        return Ok(if v.starts_with('-') { i64::MIN } else { i64::MAX });
+    if !v.is_empty()
+        && v.trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    {
+        return Ok(if v.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
     }
     Err(ScimError::invalid_value(format!(
         "'{name}' must be an integer; got \"{v}\""

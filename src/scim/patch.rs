@@ -59,14 +59,21 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<PatchOp>> {
     if ops.is_empty() {
         return Err(ScimError::invalid_syntax("'Operations' must not be empty"));
     }
-    ops.iter().enumerate().map(|(i, op)| parse_op(i, op)).collect()
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| parse_op(i, op))
+        .collect()
 }
 
 fn parse_op(i: usize, op: &Value) -> ScimResult<PatchOp> {
     let obj = op
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax(format!("Operations[{i}] must be an object")))?;
-    let get = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let get = |name: &str| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
     let kind = match get("op").and_then(Value::as_str) {
         Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
         Some(s) if s.eq_ignore_ascii_case("replace") => OpKind::Replace,
@@ -102,7 +109,11 @@ fn parse_op(i: usize, op: &Value) -> ScimResult<PatchOp> {
     if kind != OpKind::Remove && value.is_none() {
         return Err(ScimError::invalid_value(format!(
             "Operations[{i}]: \"{}\" needs a \"value\"",
-            if kind == OpKind::Add { "add" } else { "replace" }
+            if kind == OpKind::Add {
+                "add"
+            } else {
+                "replace"
+            }
         )));
     }
     if kind == OpKind::Remove && path.is_none() {
@@ -175,7 +186,11 @@ pub fn parse_member_refs(v: &Value) -> ScimResult<Vec<MemberRef>> {
                 match v {
                     Value::String(d) => display = Some(d.clone()),
                     Value::Null => {}
-                    _ => return Err(ScimError::invalid_value("a member's \"display\" must be a string")),
+                    _ => {
+                        return Err(ScimError::invalid_value(
+                            "a member's \"display\" must be a string",
+                        ))
+                    }
                 }
             } else if k.eq_ignore_ascii_case("$ref") {
                 // Derived by the server from the member's id and type.
@@ -185,7 +200,8 @@ pub fn parse_member_refs(v: &Value) -> ScimResult<Vec<MemberRef>> {
                 )));
             }
         }
-        let value = value.ok_or_else(|| ScimError::invalid_value("a member needs a \"value\" id"))?;
+        let value =
+            value.ok_or_else(|| ScimError::invalid_value("a member needs a \"value\" id"))?;
         if !out.iter().any(|m| m.value == value) {
             out.push(MemberRef {
                 value: value.to_string(),
@@ -200,11 +216,16 @@ pub fn parse_member_refs(v: &Value) -> ScimResult<Vec<MemberRef>> {
 fn is_members(p: &AttrPath, rt: &ResourceType) -> bool {
     p.name.eq_ignore_ascii_case("members")
         && p.sub_attr.is_none()
-        && p.uri.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
+        && p.uri
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
 }
 
 /// Take the operations on `members` out of `ops` as membership changes.
-pub fn split_members(rt: &ResourceType, ops: Vec<PatchOp>) -> ScimResult<(Vec<MemberOp>, Vec<PatchOp>)> {
+pub fn split_members(
+    rt: &ResourceType,
+    ops: Vec<PatchOp>,
+) -> ScimResult<(Vec<MemberOp>, Vec<PatchOp>)> {
     let mut members = Vec::new();
     let mut rest = Vec::new();
     for mut op in ops {
@@ -410,7 +431,10 @@ fn apply_op(
 }
 
 /// The object an attribute lives in; extension objects are created on demand.
-fn container_mut<'m>(res: &'m mut Map<String, Value>, c: Container) -> ScimResult<&'m mut Map<String, Value>> {
+fn container_mut<'m>(
+    res: &'m mut Map<String, Value>,
+    c: Container,
+) -> ScimResult<&'m mut Map<String, Value>> {
     match c {
         Container::Top => Ok(res),
         Container::Extension(s) => {
@@ -478,7 +502,9 @@ fn set_attr(
             common,
         } => (container, attr, sub, common),
     };
-    if attr.mutability == Mutability::ReadOnly || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) {
+    if attr.mutability == Mutability::ReadOnly
+        || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+    {
         // Clients (Okta) re-send `id` and other read-only values in a pathless
         // replace; those are ignored as in PUT. Targeting one by path is an error.
         if pathless {
@@ -580,7 +606,12 @@ fn set_attr(
     }
 }
 
-fn check_immutable(attr: &Attribute, old: Option<&Value>, new: Option<&Value>, label: &str) -> ScimResult<()> {
+fn check_immutable(
+    attr: &Attribute,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    label: &str,
+) -> ScimResult<()> {
     if attr.mutability != Mutability::Immutable {
         return Ok(());
     }
@@ -731,12 +762,16 @@ fn value_path_op(
         None => format!("{}[{filter}]", display_path(attr_path)),
     };
     writable(attr, attr_path)?;
-    let cond = resolve_element_filter(attr, filter).map_err(|e| ScimError::invalid_path(e.detail))?;
+    let cond =
+        resolve_element_filter(attr, filter).map_err(|e| ScimError::invalid_path(e.detail))?;
     let sub = match sub_attr {
         None => None,
         Some(s) => {
             let d = attr.sub(s).ok_or_else(|| {
-                ScimError::invalid_path(format!("'{label}': '{}' has no sub-attribute '{s}'", attr.name))
+                ScimError::invalid_path(format!(
+                    "'{label}': '{}' has no sub-attribute '{s}'",
+                    attr.name
+                ))
             })?;
             if d.mutability == Mutability::ReadOnly {
                 return Err(ScimError::mutability(format!("'{label}' is read-only")));
@@ -754,7 +789,11 @@ fn value_path_op(
         }
         match e {
             Value::Array(a) => a,
-            _ => return Err(ScimError::internal("multi-valued attribute is not an array")),
+            _ => {
+                return Err(ScimError::internal(
+                    "multi-valued attribute is not an array",
+                ))
+            }
         }
     };
     let matches: Vec<usize> = items
@@ -764,26 +803,24 @@ fn value_path_op(
         .map(|(i, _)| i)
         .collect();
     match kind {
-        OpKind::Remove => {
-            match sub {
-                None => {
-                    let mut idx = 0;
-                    items.retain(|_| {
-                        let keep = !matches.contains(&idx);
-                        idx += 1;
-                        keep
-                    });
-                }
-                Some(sub) => {
-                    for &i in &matches {
-                        if let Some(o) = items.get_mut(i).and_then(Value::as_object_mut) {
-                            o.remove(&sub.name);
-                        }
-                    }
-                    items.retain(|v| !is_unassigned(v));
-                }
+        OpKind::Remove => match sub {
+            None => {
+                let mut idx = 0;
+                items.retain(|_| {
+                    let keep = !matches.contains(&idx);
+                    idx += 1;
+                    keep
+                });
             }
-        }
+            Some(sub) => {
+                for &i in &matches {
+                    if let Some(o) = items.get_mut(i).and_then(Value::as_object_mut) {
+                        o.remove(&sub.name);
+                    }
+                }
+                items.retain(|v| !is_unassigned(v));
+            }
+        },
         OpKind::Add | OpKind::Replace => {
             let value = value.unwrap_or(&Value::Null);
             // The new content: one sub-attribute, or an element's sub-attributes.

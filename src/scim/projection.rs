@@ -48,28 +48,29 @@ pub fn parse_selectors(
                 )))
             }
         };
-        if path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("schemas")
+        if path.uri.is_none()
+            && path.sub_attr.is_none()
+            && path.name.eq_ignore_ascii_case("schemas")
         {
             continue;
         }
-        let sel = match resolve(registry, rt, &path)
-            .map_err(|e| ScimError::invalid_value(e.detail))?
-        {
-            Resolved::Extension(s) => Selector::Extension(s.id.clone()),
-            Resolved::Attr {
-                container,
-                attr,
-                sub,
-                ..
-            } => Selector::Attr {
-                extension: match container {
-                    Container::Top => None,
-                    Container::Extension(s) => Some(s.id.clone()),
+        let sel =
+            match resolve(registry, rt, &path).map_err(|e| ScimError::invalid_value(e.detail))? {
+                Resolved::Extension(s) => Selector::Extension(s.id.clone()),
+                Resolved::Attr {
+                    container,
+                    attr,
+                    sub,
+                    ..
+                } => Selector::Attr {
+                    extension: match container {
+                        Container::Top => None,
+                        Container::Extension(s) => Some(s.id.clone()),
+                    },
+                    attr: attr.name.clone(),
+                    sub: sub.map(|s| s.name.clone()),
                 },
-                attr: attr.name.clone(),
-                sub: sub.map(|s| s.name.clone()),
-            },
-        };
+            };
         out.push(sel);
     }
     Ok(out)
@@ -117,7 +118,12 @@ impl Projection {
     }
 
     /// Apply to a full resource representation.
-    pub fn apply(&self, registry: &Registry, rt: &ResourceType, resource: &Map<String, Value>) -> Map<String, Value> {
+    pub fn apply(
+        &self,
+        registry: &Registry,
+        rt: &ResourceType,
+        resource: &Map<String, Value>,
+    ) -> Map<String, Value> {
         let mut out = Map::new();
         for (key, value) in resource {
             if key == "schemas" {
@@ -125,7 +131,9 @@ impl Projection {
                 continue;
             }
             if let Some(ext) = rt.extension(key) {
-                let Some(obj) = value.as_object() else { continue };
+                let Some(obj) = value.as_object() else {
+                    continue;
+                };
                 let mut ext_out = Map::new();
                 for (k, v) in obj {
                     if let Some(def) = ext.attribute(k) {
@@ -176,7 +184,11 @@ impl Projection {
             for s in list {
                 match s {
                     Selector::Extension(u) if Some(u.as_str()) == ext => whole = true,
-                    Selector::Attr { extension, attr, sub } if same(extension, attr) => match sub {
+                    Selector::Attr {
+                        extension,
+                        attr,
+                        sub,
+                    } if same(extension, attr) => match sub {
                         None => whole = true,
                         Some(sub) => subs.push(sub),
                     },
@@ -190,8 +202,10 @@ impl Projection {
                 return None;
             }
             return keep_subs(def, &v, |name| {
-                subs.iter().any(|s| *s == name)
-                    || def.sub(name).is_some_and(|d| d.returned == Returned::Always)
+                subs.contains(&name)
+                    || def
+                        .sub(name)
+                        .is_some_and(|d| d.returned == Returned::Always)
             });
         }
         if def.returned == Returned::Request {
@@ -202,7 +216,11 @@ impl Projection {
             for s in list {
                 match s {
                     Selector::Extension(u) if Some(u.as_str()) == ext => return None,
-                    Selector::Attr { extension, attr, sub } if same(extension, attr) => match sub {
+                    Selector::Attr {
+                        extension,
+                        attr,
+                        sub,
+                    } if same(extension, attr) => match sub {
                         None => return None,
                         Some(sub) => drop_subs.push(sub),
                     },
@@ -211,15 +229,22 @@ impl Projection {
             }
             if !drop_subs.is_empty() {
                 return keep_subs(def, &v, |name| {
-                    !drop_subs.iter().any(|s| *s == name)
-                        || def.sub(name).is_some_and(|d| d.returned == Returned::Always)
+                    !drop_subs.contains(&name)
+                        || def
+                            .sub(name)
+                            .is_some_and(|d| d.returned == Returned::Always)
                 });
             }
         }
         // Sub-attributes returned only on request are left out by default.
-        if def.sub_attributes.iter().any(|s| s.returned == Returned::Request) {
+        if def
+            .sub_attributes
+            .iter()
+            .any(|s| s.returned == Returned::Request)
+        {
             return keep_subs(def, &v, |name| {
-                def.sub(name).is_some_and(|d| d.returned != Returned::Request)
+                def.sub(name)
+                    .is_some_and(|d| d.returned != Returned::Request)
             });
         }
         Some(v)
@@ -228,7 +253,11 @@ impl Projection {
 
 /// Remove sub-attributes that are never returned.
 fn strip_never(def: &Attribute, value: &Value) -> Option<Value> {
-    if !def.sub_attributes.iter().any(|s| s.returned == Returned::Never) {
+    if !def
+        .sub_attributes
+        .iter()
+        .any(|s| s.returned == Returned::Never)
+    {
         return Some(value.clone());
     }
     keep_subs(def, value, |name| {

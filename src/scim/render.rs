@@ -54,7 +54,10 @@ pub fn representation(
     }
     let mut m = Map::new();
     m.insert("resourceType".into(), Value::String(rt.name.clone()));
-    m.insert("created".into(), Value::String(datetime::format(meta.created)));
+    m.insert(
+        "created".into(),
+        Value::String(datetime::format(meta.created)),
+    );
     m.insert(
         "lastModified".into(),
         Value::String(datetime::format(meta.last_modified)),

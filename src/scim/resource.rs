@@ -64,7 +64,12 @@ pub fn normalize(rt: &ResourceType, input: &Value) -> ScimResult<Map<String, Val
                         schema.id
                     ))
                 })?;
-                put_attr(&mut ext_out, attr, v, &format!("{}:{}", schema.id, attr.name))?;
+                put_attr(
+                    &mut ext_out,
+                    attr,
+                    v,
+                    &format!("{}:{}", schema.id, attr.name),
+                )?;
             }
             if !ext_out.is_empty() {
                 out.insert(schema.id.clone(), Value::Object(ext_out));
@@ -109,9 +114,9 @@ fn declared_schemas(obj: &Map<String, Value>) -> ScimResult<Option<Vec<String>>>
         .ok_or_else(|| ScimError::invalid_value("'schemas' must be an array of schema URIs"))?;
     arr.iter()
         .map(|s| {
-            s.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| ScimError::invalid_value("'schemas' must be an array of schema URIs"))
+            s.as_str().map(str::to_string).ok_or_else(|| {
+                ScimError::invalid_value("'schemas' must be an array of schema URIs")
+            })
         })
         .collect::<ScimResult<Vec<_>>>()
         .map(Some)
@@ -160,7 +165,12 @@ pub fn is_unassigned(v: &Value) -> bool {
 /// Validate `value` for `attr` and store it under the canonical name
 /// (replacing what was there); readOnly attributes are ignored; an
 /// unassigned value removes the key.
-fn put_attr(out: &mut Map<String, Value>, attr: &Attribute, value: &Value, path: &str) -> ScimResult<()> {
+fn put_attr(
+    out: &mut Map<String, Value>,
+    attr: &Attribute,
+    value: &Value,
+    path: &str,
+) -> ScimResult<()> {
     if attr.mutability == Mutability::ReadOnly {
         return Ok(());
     }
@@ -276,7 +286,9 @@ pub fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResu
         },
         AttrType::Integer => match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => {
-                let i = n.as_i64().ok_or_else(|| wrong("an integer within 64 bits"))?;
+                let i = n
+                    .as_i64()
+                    .ok_or_else(|| wrong("an integer within 64 bits"))?;
                 Value::from(i)
             }
             _ => return Err(wrong("an integer")),

@@ -363,7 +363,8 @@ fn multi_valued_simple(
                 .desc("A human-readable name, primarily used for display purposes."),
         );
     }
-    let mut ty = Attribute::new("type", AttrType::String).desc("A label indicating the attribute's function.");
+    let mut ty = Attribute::new("type", AttrType::String)
+        .desc("A label indicating the attribute's function.");
     if !types.is_empty() {
         ty = ty.canonical(types);
     }
@@ -473,7 +474,10 @@ pub fn enterprise_schema() -> Schema {
         name: "EnterpriseUser".into(),
         description: "Enterprise User".into(),
         attributes: vec![
-            s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+            s(
+                "employeeNumber",
+                "Numeric or alphanumeric identifier assigned to a person.",
+            ),
             s("costCenter", "Identifies the name of a cost center."),
             s("organization", "Identifies the name of an organization."),
             s("division", "Identifies the name of a division."),
@@ -481,11 +485,15 @@ pub fn enterprise_schema() -> Schema {
             Attribute::new("manager", Complex)
                 .desc("The User's manager.")
                 .subs(vec![
-                    s("value", "The id of the SCIM resource representing the User's manager."),
+                    s(
+                        "value",
+                        "The id of the SCIM resource representing the User's manager.",
+                    ),
                     Attribute::new("$ref", Reference)
                         .desc("The URI of the SCIM resource representing the User's manager.")
                         .refs(&["User"]),
-                    s("displayName", "The displayName of the User's manager.").mutability(Mutability::ReadOnly),
+                    s("displayName", "The displayName of the User's manager.")
+                        .mutability(Mutability::ReadOnly),
                 ]),
         ],
     }
@@ -641,6 +649,8 @@ impl Registry {
     }
 
     pub fn common_attribute(&self, name: &str) -> Option<&Attribute> {
-        self.common.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+        self.common
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 }

@@ -162,7 +162,11 @@ impl PostgresDialect {
     fn arrows(column: &str, keys: &[&str], last_text: bool) -> String {
         let mut s = column.to_string();
         for (i, k) in keys.iter().enumerate() {
-            let op = if last_text && i + 1 == keys.len() { "->>" } else { "->" };
+            let op = if last_text && i + 1 == keys.len() {
+                "->>"
+            } else {
+                "->"
+            };
             s.push_str(&format!("{op}'{}'", k.replace('\'', "''")));
         }
         format!("({s})")
@@ -341,7 +345,14 @@ impl<'d> Compiler<'d> {
         (expr, false)
     }
 
-    fn compare(&self, out: &mut SqlFrag, field: &Field, op: CompareOp, value: &Operand, elem: Option<&ElemCtx>) {
+    fn compare(
+        &self,
+        out: &mut SqlFrag,
+        field: &Field,
+        op: CompareOp,
+        value: &Operand,
+        elem: Option<&ElemCtx>,
+    ) {
         let (mut expr, lowered) = self.field_expr(field, elem);
         if let Operand::Str(_) = value {
             if !field.case_exact && !lowered && field.ty != AttrType::DateTime {
@@ -440,13 +451,21 @@ impl<'d> Compiler<'d> {
             let expr = match key {
                 SortKey::Field(field) => {
                     let (e, lowered) = self.field_expr(field, None);
-                    if field.ty.is_textual() && !field.case_exact && !lowered && field.ty != AttrType::DateTime {
+                    if field.ty.is_textual()
+                        && !field.case_exact
+                        && !lowered
+                        && field.ty != AttrType::DateTime
+                    {
                         format!("lower({e})")
                     } else {
                         e
                     }
                 }
-                SortKey::Multi { attr, sub, case_exact } => {
+                SortKey::Multi {
+                    attr,
+                    sub,
+                    case_exact,
+                } => {
                     let col = match sub.as_str() {
                         "value" if *case_exact => "v.value".to_string(),
                         "value" => "v.value_ci".to_string(),

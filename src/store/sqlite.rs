@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
@@ -96,7 +98,12 @@ impl Store {
     }
 
     /// The query plan SQLite would use (tests prove index use with it).
-    pub async fn explain(&self, kind: Kind, tenant: &Tenant, query: &ListQuery) -> StoreResult<Vec<String>> {
+    pub async fn explain(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<String>> {
         let mut qb = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
         self.push_select(&mut qb, kind, tenant, query, "r.pk");
         let rows = qb.build().fetch_all(&self.read).await?;
@@ -128,17 +135,24 @@ impl Store {
     }
 
     pub async fn ensure_tenant(&self, name: &str, now: OffsetDateTime) -> StoreResult<Tenant> {
-        sqlx::query("INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(datetime::format(now))
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(datetime::format(now))
+        .execute(&self.write)
+        .await?;
         self.find_tenant(name).await?.ok_or(StoreError::NotFound)
     }
 
     /// Create the tenant and its first token in one transaction, only when the
     /// database has no tenant at all. Returns false when one already exists.
-    pub async fn bootstrap(&self, tenant: &str, token: &TokenRecord, now: OffsetDateTime) -> StoreResult<bool> {
+    pub async fn bootstrap(
+        &self,
+        tenant: &str,
+        token: &TokenRecord,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
             .fetch_one(&mut *tx)
@@ -146,11 +160,12 @@ impl Store {
         if n > 0 {
             return Ok(false);
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO tenants (name, created) VALUES (?, ?) RETURNING id")
-            .bind(tenant)
-            .bind(datetime::format(now))
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO tenants (name, created) VALUES (?, ?) RETURNING id")
+                .bind(tenant)
+                .bind(datetime::format(now))
+                .fetch_one(&mut *tx)
+                .await?;
         insert_token(&mut tx, id, token).await?;
         tx.commit().await?;
         Ok(true)
@@ -198,7 +213,12 @@ impl Store {
 
     // ---- reads ---------------------------------------------------------------
 
-    pub async fn get(&self, kind: Kind, tenant: &Tenant, id: &str) -> StoreResult<Option<StoredResource>> {
+    pub async fn get(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        id: &str,
+    ) -> StoreResult<Option<StoredResource>> {
         let sql = format!(
             "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
             table(kind)
@@ -211,7 +231,14 @@ impl Store {
         row.as_ref().map(row_to_resource).transpose()
     }
 
-    fn push_select(&self, qb: &mut QueryBuilder<'_, Sqlite>, kind: Kind, tenant: &Tenant, query: &ListQuery, columns: &str) {
+    fn push_select(
+        &self,
+        qb: &mut QueryBuilder<'_, Sqlite>,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+        columns: &str,
+    ) {
         let compiler = Compiler {
             dialect: &SqliteDialect,
             kind,
@@ -223,8 +250,15 @@ impl Store {
             .filter
             .as_ref()
             .is_some_and(Compiler::driven_by_subquery);
-        let tenant_term = if driven { "+r.tenant_id" } else { "r.tenant_id" };
-        qb.push(format!("SELECT {columns} FROM {} r WHERE {tenant_term} = ", table(kind)));
+        let tenant_term = if driven {
+            "+r.tenant_id"
+        } else {
+            "r.tenant_id"
+        };
+        qb.push(format!(
+            "SELECT {columns} FROM {} r WHERE {tenant_term} = ",
+            table(kind)
+        ));
         qb.push_bind(tenant.id);
         if let Some(cond) = &query.filter {
             qb.push(" AND ");
@@ -233,7 +267,12 @@ impl Store {
     }
 
     /// One page of a filtered, sorted list, and the total match count.
-    pub async fn list(&self, kind: Kind, tenant: &Tenant, query: &ListQuery) -> StoreResult<(i64, Vec<StoredResource>)> {
+    pub async fn list(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+    ) -> StoreResult<(i64, Vec<StoredResource>)> {
         let mut count_q = QueryBuilder::<Sqlite>::new("");
         self.push_select(&mut count_q, kind, tenant, query, "count(*)");
         let total: i64 = count_q.build_query_scalar().fetch_one(&self.read).await?;
@@ -259,7 +298,10 @@ impl Store {
         qb.push(" OFFSET ");
         qb.push_bind(query.start_index - 1);
         let rows = qb.build().fetch_all(&self.read).await?;
-        let items = rows.iter().map(row_to_resource).collect::<StoreResult<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(row_to_resource)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((total, items))
     }
 
@@ -532,18 +574,24 @@ impl Store {
     }
 
     /// Outbox events of a tenant, oldest first.
-    pub async fn events(&self, tenant: &Tenant) -> StoreResult<Vec<(String, Option<String>, Value)>> {
-        let rows = sqlx::query("SELECT kind, object_id, payload FROM outbox WHERE tenant_id = ? ORDER BY id")
-            .bind(tenant.id)
-            .fetch_all(&self.read)
-            .await?;
+    pub async fn events(
+        &self,
+        tenant: &Tenant,
+    ) -> StoreResult<Vec<(String, Option<String>, Value)>> {
+        let rows = sqlx::query(
+            "SELECT kind, object_id, payload FROM outbox WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
                 Ok((
                     r.try_get("kind")?,
                     r.try_get("object_id")?,
-                    serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 ))
             })
             .collect()
@@ -564,19 +612,30 @@ fn token_from_row(r: &SqliteRow) -> StoreResult<TokenRecord> {
     })
 }
 
-async fn insert_token(conn: &mut SqliteConnection, tenant_id: i64, token: &TokenRecord) -> StoreResult<()> {
-    sqlx::query("INSERT INTO tokens (id, tenant_id, label, secret_hash, created) VALUES (?, ?, ?, ?, ?)")
-        .bind(&token.id)
-        .bind(tenant_id)
-        .bind(&token.label)
-        .bind(&token.secret_hash)
-        .bind(&token.created)
-        .execute(conn)
-        .await?;
+async fn insert_token(
+    conn: &mut SqliteConnection,
+    tenant_id: i64,
+    token: &TokenRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tokens (id, tenant_id, label, secret_hash, created) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&token.id)
+    .bind(tenant_id)
+    .bind(&token.label)
+    .bind(&token.secret_hash)
+    .bind(&token.created)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-async fn fetch_for_update(conn: &mut SqliteConnection, kind: Kind, tenant: &Tenant, id: &str) -> StoreResult<StoredResource> {
+async fn fetch_for_update(
+    conn: &mut SqliteConnection,
+    kind: Kind,
+    tenant: &Tenant,
+    id: &str,
+) -> StoreResult<StoredResource> {
     let sql = format!(
         "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
         table(kind)
@@ -649,13 +708,23 @@ async fn check_unique(
     Ok(())
 }
 
-async fn write_user_values(conn: &mut SqliteConnection, tenant: &Tenant, pk: i64, data: &Map<String, Value>) -> StoreResult<()> {
+async fn write_user_values(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    pk: i64,
+    data: &Map<String, Value>,
+) -> StoreResult<()> {
     for attr in USER_VALUE_ATTRS {
-        let Some(Value::Array(items)) = data.get(*attr) else { continue };
+        let Some(Value::Array(items)) = data.get(*attr) else {
+            continue;
+        };
         for item in items {
             let value = item.get("value").and_then(Value::as_str);
             let ty = item.get("type").and_then(Value::as_str);
-            let primary = item.get("primary").and_then(Value::as_bool).unwrap_or(false);
+            let primary = item
+                .get("primary")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             sqlx::query(
                 "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -676,7 +745,11 @@ async fn write_user_values(conn: &mut SqliteConnection, tenant: &Tenant, pk: i64
 }
 
 /// Resolve a member reference to its kind within the tenant.
-async fn member_kind(conn: &mut SqliteConnection, tenant: &Tenant, m: &MemberRef) -> StoreResult<&'static str> {
+async fn member_kind(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    m: &MemberRef,
+) -> StoreResult<&'static str> {
     let found: Option<String> = sqlx::query_scalar(
         "SELECT 'User' FROM users WHERE tenant_id = ?1 AND id = ?2
          UNION ALL SELECT 'Group' FROM groups WHERE tenant_id = ?1 AND id = ?2",
@@ -761,7 +834,12 @@ async fn apply_member_ops(
 }
 
 /// Adding `member` (a group) to `group` must not make a group its own member.
-async fn check_no_cycle(conn: &mut SqliteConnection, tenant: &Tenant, group_id: &str, member: &str) -> StoreResult<()> {
+async fn check_no_cycle(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    group_id: &str,
+    member: &str,
+) -> StoreResult<()> {
     if group_id == member {
         return Err(StoreError::InvalidReference(
             "a group cannot be a member of itself".into(),
@@ -814,13 +892,15 @@ async fn record(conn: &mut SqliteConnection, tenant: &Tenant, change: &Change) -
     .execute(&mut *conn)
     .await?;
     let e = &change.event;
-    sqlx::query("INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)")
-        .bind(tenant.id)
-        .bind(&at)
-        .bind(&e.kind)
-        .bind(&e.object_id)
-        .bind(e.payload.to_string())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.id)
+    .bind(&at)
+    .bind(&e.kind)
+    .bind(&e.object_id)
+    .bind(e.payload.to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

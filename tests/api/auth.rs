@@ -8,7 +8,9 @@ use crate::support::*;
 async fn missing_or_bad_token_is_401_with_www_authenticate() {
     let app = TestApp::new().await;
     for token in [None, Some("nope"), Some("rc_000000000000_wrongsecret")] {
-        let r = app.send(app.request(Method::GET, "/scim/v2/Users", None, token)).await;
+        let r = app
+            .send(app.request(Method::GET, "/scim/v2/Users", None, token))
+            .await;
         r.assert_error(401, None);
         assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
     }
@@ -44,7 +46,13 @@ async fn only_the_hash_is_stored_and_revoked_tokens_fail() {
 #[tokio::test]
 async fn discovery_and_health_need_no_token() {
     let app = TestApp::new().await;
-    for path in ["/scim/v2/ServiceProviderConfig", "/scim/v2/Schemas", "/scim/v2/ResourceTypes", "/healthz", "/readyz"] {
+    for path in [
+        "/scim/v2/ServiceProviderConfig",
+        "/scim/v2/Schemas",
+        "/scim/v2/ResourceTypes",
+        "/healthz",
+        "/readyz",
+    ] {
         let r = app.send(app.request(Method::GET, path, None, None)).await;
         assert_eq!(r.status.as_u16(), 200, "{path}");
     }

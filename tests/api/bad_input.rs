@@ -42,16 +42,41 @@ fn raw(app: &TestApp, method: Method, path: &str, body: &str) -> Request<Body> {
 async fn malformed_json_is_invalid_syntax() {
     let (app, uid, gid) = setup().await;
     let before = snapshot(&app, &uid, &gid).await;
-    for body in ["{", "{\"userName\": }", "[1,2", "nul", "\"just a string", ""] {
-        let r = app.send(raw(&app, Method::POST, "/scim/v2/Users", body)).await;
+    for body in [
+        "{",
+        "{\"userName\": }",
+        "[1,2",
+        "nul",
+        "\"just a string",
+        "",
+    ] {
+        let r = app
+            .send(raw(&app, Method::POST, "/scim/v2/Users", body))
+            .await;
         r.assert_error(400, Some("invalidSyntax"));
-        let r = app.send(raw(&app, Method::PATCH, &format!("/scim/v2/Users/{uid}"), body)).await;
+        let r = app
+            .send(raw(
+                &app,
+                Method::PATCH,
+                &format!("/scim/v2/Users/{uid}"),
+                body,
+            ))
+            .await;
         r.assert_error(400, Some("invalidSyntax"));
-        let r = app.send(raw(&app, Method::PUT, &format!("/scim/v2/Groups/{gid}"), body)).await;
+        let r = app
+            .send(raw(
+                &app,
+                Method::PUT,
+                &format!("/scim/v2/Groups/{gid}"),
+                body,
+            ))
+            .await;
         r.assert_error(400, Some("invalidSyntax"));
     }
     // Valid JSON of the wrong shape.
-    let r = app.send(raw(&app, Method::POST, "/scim/v2/Users", "[1,2]")).await;
+    let r = app
+        .send(raw(&app, Method::POST, "/scim/v2/Users", "[1,2]"))
+        .await;
     r.assert_error(400, Some("invalidSyntax"));
     assert_eq!(snapshot(&app, &uid, &gid).await, before);
 }
@@ -93,19 +118,49 @@ async fn broken_patch_paths_and_ops() {
     let before = snapshot(&app, &uid, &gid).await;
     let user = format!("/scim/v2/Users/{uid}");
     let cases: Vec<(Value, &str)> = vec![
-        (json!([{"op": "add", "path": "emails[type eq", "value": "x"}]), "invalidPath"),
-        (json!([{"op": "add", "path": "nosuch", "value": "x"}]), "invalidPath"),
-        (json!([{"op": "add", "path": "name.nosuch", "value": "x"}]), "invalidPath"),
-        (json!([{"op": "add", "path": "urn:example:unknown:1.0:User:x", "value": "x"}]), "invalidPath"),
-        (json!([{"op": "add", "path": 7, "value": "x"}]), "invalidPath"),
-        (json!([{"op": "move", "path": "title", "value": "x"}]), "invalidSyntax"),
+        (
+            json!([{"op": "add", "path": "emails[type eq", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "add", "path": "nosuch", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "add", "path": "name.nosuch", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "add", "path": "urn:example:unknown:1.0:User:x", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "add", "path": 7, "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "move", "path": "title", "value": "x"}]),
+            "invalidSyntax",
+        ),
         (json!([{"path": "title", "value": "x"}]), "invalidSyntax"),
         (json!([{"op": "remove"}]), "noTarget"),
         (json!([{"op": "add", "path": "title"}]), "invalidValue"),
-        (json!([{"op": "replace", "path": "id", "value": "x"}]), "mutability"),
-        (json!([{"op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]), "mutability"),
-        (json!([{"op": "remove", "path": "userName"}]), "invalidValue"),
-        (json!([{"op": "replace", "path": "emails[type eq \"x\" or type eq \"y\"].value", "value": "a"}]), "noTarget"),
+        (
+            json!([{"op": "replace", "path": "id", "value": "x"}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "remove", "path": "userName"}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "replace", "path": "emails[type eq \"x\" or type eq \"y\"].value", "value": "a"}]),
+            "noTarget",
+        ),
         (json!([]), "invalidSyntax"),
     ];
     for (ops, scim_type) in cases {
@@ -113,7 +168,9 @@ async fn broken_patch_paths_and_ops() {
         r.assert_error(400, Some(scim_type));
     }
     // Wrong PatchOp schema and missing Operations.
-    let r = app.patch(&user, &json!({"schemas": [USER], "Operations": []})).await;
+    let r = app
+        .patch(&user, &json!({"schemas": [USER], "Operations": []}))
+        .await;
     r.assert_error(400, Some("invalidSyntax"));
     let r = app.patch(&user, &json!({"schemas": [PATCH_OP]})).await;
     r.assert_error(400, Some("invalidSyntax"));
@@ -124,7 +181,10 @@ async fn broken_patch_paths_and_ops() {
         .await;
     r.assert_error(400, Some("mutability"));
     let r = app
-        .patch(&group, &patch_body(json!([{"op": "remove", "path": "members[type eq \"User\"]"}])))
+        .patch(
+            &group,
+            &patch_body(json!([{"op": "remove", "path": "members[type eq \"User\"]"}])),
+        )
         .await;
     r.assert_error(400, Some("invalidFilter"));
     assert_eq!(snapshot(&app, &uid, &gid).await, before);
@@ -156,11 +216,17 @@ async fn wrong_value_types_are_invalid_value() {
         r.assert_error(400, Some("invalidValue"));
     }
     let r = app
-        .patch(&format!("/scim/v2/Users/{uid}"), &patch_body(json!([{"op": "replace", "path": "active", "value": 3}])))
+        .patch(
+            &format!("/scim/v2/Users/{uid}"),
+            &patch_body(json!([{"op": "replace", "path": "active", "value": 3}])),
+        )
         .await;
     r.assert_error(400, Some("invalidValue"));
     let r = app
-        .patch(&format!("/scim/v2/Groups/{gid}"), &patch_body(json!([{"op": "add", "path": "members", "value": [{"nope": 1}]}])))
+        .patch(
+            &format!("/scim/v2/Groups/{gid}"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"nope": 1}]}])),
+        )
         .await;
     r.assert_error(400, Some("invalidValue"));
     assert_eq!(snapshot(&app, &uid, &gid).await, before);
@@ -169,11 +235,21 @@ async fn wrong_value_types_are_invalid_value() {
 #[tokio::test]
 async fn bad_list_parameters() {
     let app = TestApp::new().await;
-    app.get("/scim/v2/Users?count=abc").await.assert_error(400, Some("invalidValue"));
-    app.get("/scim/v2/Users?startIndex=1.5").await.assert_error(400, Some("invalidValue"));
-    app.get("/scim/v2/Users?sortOrder=sideways").await.assert_error(400, Some("invalidValue"));
-    app.get("/scim/v2/Users?attributes=nosuch").await.assert_error(400, Some("invalidValue"));
-    app.get("/scim/v2/Users?sortBy=name").await.assert_error(400, Some("invalidValue"));
+    app.get("/scim/v2/Users?count=abc")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.get("/scim/v2/Users?startIndex=1.5")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.get("/scim/v2/Users?sortOrder=sideways")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.get("/scim/v2/Users?attributes=nosuch")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.get("/scim/v2/Users?sortBy=name")
+        .await
+        .assert_error(400, Some("invalidValue"));
     let r = app
         .post("/scim/v2/Users/.search", &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "bogus": 1}))
         .await;
@@ -190,7 +266,9 @@ async fn oversized_body_is_413_and_announced() {
     let spc = app.get("/scim/v2/ServiceProviderConfig").await;
     assert_eq!(spc.body["bulk"]["maxPayloadSize"], 4096);
     let big = json!({"schemas": [USER], "userName": "big", "title": "x".repeat(5000)});
-    app.post("/scim/v2/Users", &big).await.assert_error(413, None);
+    app.post("/scim/v2/Users", &big)
+        .await
+        .assert_error(413, None);
     assert_eq!(app.get("/scim/v2/Users").await.body["totalResults"], 0);
 }
 
@@ -229,11 +307,16 @@ async fn accepted_request_content_types() {
             b = b.header("content-type", ct);
         }
         let req = b
-            .body(Body::from(json!({"schemas": [USER], "userName": format!("ct{i}")}).to_string()))
+            .body(Body::from(
+                json!({"schemas": [USER], "userName": format!("ct{i}")}).to_string(),
+            ))
             .unwrap();
         let r = app.send(req).await;
         assert_eq!(r.status, StatusCode::CREATED, "{ct:?}: {}", r.text);
-        assert_eq!(r.header("content-type").as_deref(), Some("application/scim+json"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/scim+json")
+        );
     }
 }
 
@@ -244,8 +327,12 @@ async fn unknown_endpoints_and_methods() {
     app.get("/scim/v2/Users/a/b").await.assert_error(404, None);
     let r = app.call(Method::DELETE, "/scim/v2/Users", None).await;
     r.assert_error(405, None);
-    let r = app.call(Method::POST, "/scim/v2/Schemas", Some(&json!({}))).await;
+    let r = app
+        .call(Method::POST, "/scim/v2/Schemas", Some(&json!({})))
+        .await;
     r.assert_error(405, None);
     app.get("/scim/v2/Me").await.assert_error(501, None);
-    app.post("/scim/v2/Bulk", &json!({})).await.assert_error(501, None);
+    app.post("/scim/v2/Bulk", &json!({}))
+        .await
+        .assert_error(501, None);
 }

@@ -31,10 +31,23 @@ fn token_create_then_serve_and_call_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("r.db").display());
     let out = Command::new(bin())
-        .args(["token", "create", "--tenant", "acme", "--label", "ci", "--database", &db])
+        .args([
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--label",
+            "ci",
+            "--database",
+            &db,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "one line, the token: {stdout:?}");
@@ -66,7 +79,10 @@ fn token_create_then_serve_and_call_the_api() {
         }
     }
     let addr = addr.unwrap_or_else(|| panic!("no listening line in: {seen}"));
-    assert!(!seen.contains("bootstrap token"), "a database with a tenant gets no bootstrap token");
+    assert!(
+        !seen.contains("bootstrap token"),
+        "a database with a tenant gets no bootstrap token"
+    );
 
     let body = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"wire"}"#;
     let resp = http(
@@ -78,9 +94,15 @@ fn token_create_then_serve_and_call_the_api() {
     );
     assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
     assert!(resp.contains(&format!("\"location\":\"http://{addr}/scim/v2/Users/")));
-    let resp = http(&addr, &format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    let resp = http(
+        &addr,
+        &format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    );
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    let resp = http(&addr, &format!("GET /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    let resp = http(
+        &addr,
+        &format!("GET /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    );
     assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
 }
 

@@ -9,7 +9,10 @@ use crate::support::*;
 async fn service_provider_config_announces_what_works() {
     let app = TestApp::new().await;
     let r = app.get("/scim/v2/ServiceProviderConfig").await;
-    assert_eq!(r.header("content-type").as_deref(), Some("application/scim+json"));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/scim+json")
+    );
     let b = &r.body;
     assert_eq!(b["patch"]["supported"], true);
     assert_eq!(b["filter"]["supported"], true);
@@ -30,12 +33,30 @@ async fn resource_types_and_schemas() {
     let user = app.get("/scim/v2/ResourceTypes/User").await;
     assert_eq!(user.body["endpoint"], "/Users");
     assert_eq!(user.body["schema"], USER);
-    assert_eq!(user.body["schemaExtensions"][0], json!({"schema": ENTERPRISE, "required": false}));
-    app.get("/scim/v2/ResourceTypes/Widget").await.assert_error(404, None);
+    assert_eq!(
+        user.body["schemaExtensions"][0],
+        json!({"schema": ENTERPRISE, "required": false})
+    );
+    app.get("/scim/v2/ResourceTypes/Widget")
+        .await
+        .assert_error(404, None);
 
     let r = app.get("/scim/v2/Schemas").await;
-    let ids: Vec<_> = r.body["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![USER, ENTERPRISE, "urn:rollcall:scim:schemas:extension:access:2.0:User", GROUP]);
+    let ids: Vec<_> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            USER,
+            ENTERPRISE,
+            "urn:rollcall:scim:schemas:extension:access:2.0:User",
+            GROUP
+        ]
+    );
     let s = app.get(&format!("/scim/v2/Schemas/{USER}")).await;
     let attrs = s.body["attributes"].as_array().unwrap();
     let user_name = attrs.iter().find(|a| a["name"] == "userName").unwrap();
@@ -45,9 +66,15 @@ async fn resource_types_and_schemas() {
     let password = attrs.iter().find(|a| a["name"] == "password").unwrap();
     assert_eq!(password["mutability"], "writeOnly");
     assert_eq!(password["returned"], "never");
-    assert!(attrs.iter().all(|a| a["name"] != "meta" && a["name"] != "id"));
-    app.get("/scim/v2/Schemas/urn:nope").await.assert_error(404, None);
-    app.get("/scim/v2/Schemas?filter=id+pr").await.assert_error(403, None);
+    assert!(attrs
+        .iter()
+        .all(|a| a["name"] != "meta" && a["name"] != "id"));
+    app.get("/scim/v2/Schemas/urn:nope")
+        .await
+        .assert_error(404, None);
+    app.get("/scim/v2/Schemas?filter=id+pr")
+        .await
+        .assert_error(403, None);
 }
 
 #[tokio::test]
@@ -59,8 +86,12 @@ async fn health_readiness_and_metrics() {
     app.get("/scim/v2/Users/missing").await;
     let m = app.get("/metrics").await;
     assert!(m.text.contains("rollcall_http_requests_total{method=\"GET\",route=\"/scim/v2/Users\",status=\"200\"} 1"), "{}", m.text);
-    assert!(m.text.contains("route=\"/scim/v2/Users/{id}\",status=\"404\"} 1"));
-    assert!(m.text.contains("rollcall_http_request_duration_seconds_bucket"));
+    assert!(m
+        .text
+        .contains("route=\"/scim/v2/Users/{id}\",status=\"404\"} 1"));
+    assert!(m
+        .text
+        .contains("rollcall_http_request_duration_seconds_bucket"));
 }
 
 #[tokio::test]
@@ -68,7 +99,16 @@ async fn every_response_carries_a_request_id() {
     let app = TestApp::new().await;
     let r = app.get("/scim/v2/Users").await;
     assert_eq!(r.header("x-request-id").unwrap().len(), 36);
-    let mut req = app.request(axum::http::Method::GET, "/scim/v2/Users", None, Some(&app.token));
-    req.headers_mut().insert("x-request-id", "trace-me-123".parse().unwrap());
-    assert_eq!(app.send(req).await.header("x-request-id").as_deref(), Some("trace-me-123"));
+    let mut req = app.request(
+        axum::http::Method::GET,
+        "/scim/v2/Users",
+        None,
+        Some(&app.token),
+    );
+    req.headers_mut()
+        .insert("x-request-id", "trace-me-123".parse().unwrap());
+    assert_eq!(
+        app.send(req).await.header("x-request-id").as_deref(),
+        Some("trace-me-123")
+    );
 }

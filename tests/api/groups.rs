@@ -9,7 +9,11 @@ use crate::support::*;
 fn member_ids(body: &Value) -> Vec<String> {
     let mut v: Vec<String> = body["members"]
         .as_array()
-        .map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -84,7 +88,10 @@ async fn deleting_a_group_removes_it_from_parents_and_users() {
     let a = app.user("a").await;
     let inner = app.group("Inner", &[&a]).await;
     let outer = app.group("Outer", &[&inner]).await;
-    assert_eq!(app.delete(&format!("/scim/v2/Groups/{inner}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&format!("/scim/v2/Groups/{inner}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     let r = app.get(&format!("/scim/v2/Groups/{outer}")).await;
     assert!(r.body.get("members").is_none(), "{}", r.text);
     let r = app.get(&format!("/scim/v2/Users/{a}")).await;
@@ -96,7 +103,10 @@ async fn display_name_is_unique_per_tenant() {
     let app = TestApp::new().await;
     app.group("Admins", &[]).await;
     let r = app
-        .post("/scim/v2/Groups", &json!({"schemas": [GROUP], "displayName": "admins"}))
+        .post(
+            "/scim/v2/Groups",
+            &json!({"schemas": [GROUP], "displayName": "admins"}),
+        )
         .await;
     r.assert_error(409, Some("uniqueness"));
     // Another tenant may use the name.
@@ -166,7 +176,9 @@ async fn excluded_members_are_not_returned() {
     let app = TestApp::new().await;
     let a = app.user("a").await;
     let g = app.group("G", &[&a]).await;
-    let r = app.get(&format!("/scim/v2/Groups/{g}?excludedAttributes=members")).await;
+    let r = app
+        .get(&format!("/scim/v2/Groups/{g}?excludedAttributes=members"))
+        .await;
     assert!(r.body.get("members").is_none());
     assert_eq!(r.body["displayName"], "G");
     let r = app.get("/scim/v2/Groups?attributes=displayName").await;

@@ -17,7 +17,11 @@ async fn plan(app: &TestApp, kind: Kind, filter: &str) -> String {
         PageLimits::default(),
     )
     .unwrap();
-    app.store.explain(kind, &app.tenant, &q).await.unwrap().join("\n")
+    app.store
+        .explain(kind, &app.tenant, &q)
+        .await
+        .unwrap()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -26,25 +30,54 @@ async fn lookups_by_identifying_attributes_use_indexes() {
     let cases = [
         (Kind::User, r#"userName eq "bjensen""#, "users_user_name"),
         (Kind::User, r#"externalId eq "e-1""#, "users_external_id"),
-        (Kind::User, r#"emails[type eq "work"].value eq "a@x.com""#, "user_values_type"),
-        (Kind::User, r#"emails.value eq "a@x.com""#, "user_values_value"),
-        (Kind::User, r#"meta.lastModified gt "2024-01-01T00:00:00Z""#, "users_last_modified"),
+        (
+            Kind::User,
+            r#"emails[type eq "work"].value eq "a@x.com""#,
+            "user_values_type",
+        ),
+        (
+            Kind::User,
+            r#"emails.value eq "a@x.com""#,
+            "user_values_value",
+        ),
+        (
+            Kind::User,
+            r#"meta.lastModified gt "2024-01-01T00:00:00Z""#,
+            "users_last_modified",
+        ),
         (Kind::User, r#"userName sw "bj""#, "users_user_name"),
-        (Kind::Group, r#"displayName eq "Admins""#, "groups_display_name"),
-        (Kind::Group, r#"members[value eq "00000000-0000-4000-8000-000000000001"]"#, "memberships_member"),
+        (
+            Kind::Group,
+            r#"displayName eq "Admins""#,
+            "groups_display_name",
+        ),
+        (
+            Kind::Group,
+            r#"members[value eq "00000000-0000-4000-8000-000000000001"]"#,
+            "memberships_member",
+        ),
     ];
     for (kind, filter, index) in cases {
         let p = plan(&app, kind, filter).await;
-        assert!(p.contains(index), "{filter}: expected {index} in plan:\n{p}");
-        // The resource table itself is reached through an index or rowid, not scanned.
-        let table = if kind == Kind::User { "users" } else { "groups" };
         assert!(
-            !p.lines().any(|l| l.trim() == format!("SCAN r") || l.contains(&format!("SCAN {table}"))),
+            p.contains(index),
+            "{filter}: expected {index} in plan:\n{p}"
+        );
+        // The resource table itself is reached through an index or rowid, not scanned.
+        let table = if kind == Kind::User {
+            "users"
+        } else {
+            "groups"
+        };
+        assert!(
+            !p.lines()
+                .any(|l| l.trim() == format!("SCAN r") || l.contains(&format!("SCAN {table}"))),
             "{filter}: full scan in plan:\n{p}"
         );
         // …and not by walking every row of the tenant.
         assert!(
-            !p.lines().any(|l| l.starts_with("SEARCH r") && l.ends_with("(tenant_id=?)")),
+            !p.lines()
+                .any(|l| l.starts_with("SEARCH r") && l.ends_with("(tenant_id=?)")),
             "{filter}: tenant-wide walk in plan:\n{p}"
         );
     }

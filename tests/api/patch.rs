@@ -17,7 +17,11 @@ async fn patch_ok(app: &TestApp, path: &str, ops: Value) -> Value {
 fn sorted_members(v: &Value) -> Vec<String> {
     let mut m: Vec<String> = v["members"]
         .as_array()
-        .map(|a| a.iter().map(|x| x["value"].as_str().unwrap().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|x| x["value"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     m.sort();
     m
@@ -39,7 +43,10 @@ async fn add_replace_remove_on_user_attributes() {
         ]),
     )
     .await;
-    assert_eq!(b["emails"][0]["primary"], false, "a new primary clears the old one");
+    assert_eq!(
+        b["emails"][0]["primary"], false,
+        "a new primary clears the old one"
+    );
     assert_eq!(b["emails"][1]["primary"], true);
     assert_eq!(b["name"], json!({"givenName": "Pat", "familyName": "Doe"}));
     assert_eq!(b["title"], "CTO");
@@ -53,7 +60,10 @@ async fn add_replace_remove_on_user_attributes() {
         ]),
     )
     .await;
-    assert_eq!(b["emails"], json!([{"value": "new@x.com", "type": "work", "primary": false}]));
+    assert_eq!(
+        b["emails"],
+        json!([{"value": "new@x.com", "type": "work", "primary": false}])
+    );
     assert!(b.get("title").is_none());
 }
 
@@ -70,8 +80,14 @@ async fn value_path_add_creates_missing_element() {
         ]),
     )
     .await;
-    assert_eq!(b["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555"}]));
-    assert_eq!(b["addresses"], json!([{"type": "work", "streetAddress": "1 Main St"}]));
+    assert_eq!(
+        b["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555"}])
+    );
+    assert_eq!(
+        b["addresses"],
+        json!([{"type": "work", "streetAddress": "1 Main St"}])
+    );
 }
 
 #[tokio::test]
@@ -89,8 +105,14 @@ async fn enterprise_extension_paths() {
         ]),
     )
     .await;
-    assert_eq!(b[ENTERPRISE], json!({"employeeNumber": "42", "manager": {"value": boss}}));
-    assert!(b["schemas"].as_array().unwrap().contains(&json!(ENTERPRISE)));
+    assert_eq!(
+        b[ENTERPRISE],
+        json!({"employeeNumber": "42", "manager": {"value": boss}})
+    );
+    assert!(b["schemas"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(ENTERPRISE)));
     let b = patch_ok(
         &app,
         &path,
@@ -98,8 +120,14 @@ async fn enterprise_extension_paths() {
                {"op": "remove", "path": format!("{ENTERPRISE}:employeeNumber")}]),
     )
     .await;
-    assert!(b.get(ENTERPRISE).is_none(), "an emptied extension disappears");
-    assert!(!b["schemas"].as_array().unwrap().contains(&json!(ENTERPRISE)));
+    assert!(
+        b.get(ENTERPRISE).is_none(),
+        "an emptied extension disappears"
+    );
+    assert!(!b["schemas"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(ENTERPRISE)));
 }
 
 #[tokio::test]
@@ -117,21 +145,51 @@ async fn group_membership_operations() {
         v
     });
     // Remove with a value list removes only those listed.
-    let r = patch_ok(&app, &path, json!([{"op": "remove", "path": "members", "value": [{"value": a}]}])).await;
+    let r = patch_ok(
+        &app,
+        &path,
+        json!([{"op": "remove", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await;
     assert_eq!(sorted_members(&r).len(), 2);
     assert!(!sorted_members(&r).contains(&a));
     // A value filter removes one.
-    let r = patch_ok(&app, &path, json!([{"op": "remove", "path": format!("members[value eq \"{b}\"]")}])).await;
+    let r = patch_ok(
+        &app,
+        &path,
+        json!([{"op": "remove", "path": format!("members[value eq \"{b}\"]")}]),
+    )
+    .await;
     assert_eq!(sorted_members(&r), vec![c.clone()]);
     // Replace with [] empties; remove without value empties.
-    let r = patch_ok(&app, &path, json!([{"op": "replace", "path": "members", "value": []}])).await;
+    let r = patch_ok(
+        &app,
+        &path,
+        json!([{"op": "replace", "path": "members", "value": []}]),
+    )
+    .await;
     assert!(r.get("members").is_none());
-    patch_ok(&app, &path, json!([{"op": "add", "path": "members", "value": [{"value": a}]}])).await;
+    patch_ok(
+        &app,
+        &path,
+        json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await;
     let r = patch_ok(&app, &path, json!([{"op": "remove", "path": "members"}])).await;
     assert!(r.get("members").is_none());
     // Adding an existing member again is idempotent.
-    patch_ok(&app, &path, json!([{"op": "add", "path": "members", "value": [{"value": a}]}])).await;
-    let r = patch_ok(&app, &path, json!([{"op": "add", "path": "members", "value": [{"value": a}]}])).await;
+    patch_ok(
+        &app,
+        &path,
+        json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await;
+    let r = patch_ok(
+        &app,
+        &path,
+        json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await;
     assert_eq!(sorted_members(&r), vec![a.clone()]);
 }
 

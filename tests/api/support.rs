@@ -136,7 +136,13 @@ impl TestApp {
         }
     }
 
-    pub fn request(&self, method: Method, path: &str, body: Option<&Value>, token: Option<&str>) -> Request<Body> {
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Request<Body> {
         let mut b = Request::builder()
             .method(method)
             .uri(path)
@@ -158,8 +164,15 @@ impl TestApp {
             .await
     }
 
-    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        self.send(self.request(method, path, body, Some(token))).await
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        self.send(self.request(method, path, body, Some(token)))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Resp {

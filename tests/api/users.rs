@@ -15,17 +15,26 @@ async fn create_returns_201_with_complete_meta_location_and_etag() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert_eq!(r.header("content-type").as_deref(), Some("application/scim+json"));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/scim+json")
+    );
     let id = r.body["id"].as_str().unwrap();
     assert_eq!(id, "00000000-0000-4000-8000-000000000001");
     let meta = &r.body["meta"];
     assert_eq!(meta["resourceType"], "User");
     assert_eq!(meta["created"], "2023-11-14T22:13:20.000Z");
     assert_eq!(meta["lastModified"], meta["created"]);
-    assert_eq!(meta["location"], format!("http://scim.test/scim/v2/Users/{id}"));
+    assert_eq!(
+        meta["location"],
+        format!("http://scim.test/scim/v2/Users/{id}")
+    );
     assert_eq!(meta["version"], "W/\"1\"");
     assert_eq!(r.header("etag").as_deref(), Some("W/\"1\""));
-    assert_eq!(r.header("location").unwrap(), meta["location"].as_str().unwrap());
+    assert_eq!(
+        r.header("location").unwrap(),
+        meta["location"].as_str().unwrap()
+    );
     assert_eq!(r.body["schemas"][0], USER);
     assert_eq!(r.body["name"]["givenName"], "Barbara");
 }
@@ -52,7 +61,9 @@ async fn password_is_accepted_but_never_returned() {
         .await;
     assert!(r.get("password").is_none());
     let id = r["id"].as_str().unwrap();
-    let got = app.get(&format!("/scim/v2/Users/{id}?attributes=password")).await;
+    let got = app
+        .get(&format!("/scim/v2/Users/{id}?attributes=password"))
+        .await;
     assert!(got.body.get("password").is_none());
     assert!(!got.text.contains("s3cret"));
 }
@@ -62,7 +73,10 @@ async fn user_name_is_unique_case_insensitively() {
     let app = TestApp::new().await;
     app.user("Alice@Example.com").await;
     let r = app
-        .post("/scim/v2/Users", &json!({"schemas": [USER], "userName": "alice@example.COM"}))
+        .post(
+            "/scim/v2/Users",
+            &json!({"schemas": [USER], "userName": "alice@example.COM"}),
+        )
         .await;
     r.assert_error(409, Some("uniqueness"));
     // A rename onto a taken name is refused too.
@@ -76,7 +90,10 @@ async fn user_name_is_unique_case_insensitively() {
     r.assert_error(409, Some("uniqueness"));
     // Keeping one's own name in another case is fine.
     let r = app
-        .put(&format!("/scim/v2/Users/{bob}"), &json!({"schemas": [USER], "userName": "BOB"}))
+        .put(
+            &format!("/scim/v2/Users/{bob}"),
+            &json!({"schemas": [USER], "userName": "BOB"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["userName"], "BOB");
@@ -105,7 +122,10 @@ async fn put_replaces_everything_and_bumps_version() {
         .await;
     assert_eq!(p.status, StatusCode::OK);
     assert_eq!(p.body["title"], "Intern");
-    assert!(p.body.get("nickName").is_none(), "PUT removes what it omits");
+    assert!(
+        p.body.get("nickName").is_none(),
+        "PUT removes what it omits"
+    );
     assert_eq!(p.body["meta"]["version"], "W/\"2\"");
     assert_eq!(p.body["meta"]["created"], r["meta"]["created"]);
     assert_ne!(p.body["meta"]["lastModified"], r["meta"]["lastModified"]);
@@ -122,23 +142,28 @@ async fn if_match_mismatch_is_412_and_changes_nothing() {
         Some(&json!({"schemas": [USER], "userName": "changed"})),
         Some(&app.token),
     );
-    req.headers_mut().insert("if-match", "W/\"7\"".parse().unwrap());
+    req.headers_mut()
+        .insert("if-match", "W/\"7\"".parse().unwrap());
     app.send(req).await.assert_error(412, None);
     assert_eq!(app.get(&path).await.body["userName"], "etag");
 
     let mut req = app.request(
         Method::PATCH,
         &path,
-        Some(&patch_body(json!([{"op": "replace", "path": "title", "value": "x"}]))),
+        Some(&patch_body(
+            json!([{"op": "replace", "path": "title", "value": "x"}]),
+        )),
         Some(&app.token),
     );
-    req.headers_mut().insert("if-match", "W/\"1\"".parse().unwrap());
+    req.headers_mut()
+        .insert("if-match", "W/\"1\"".parse().unwrap());
     let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.header("etag").as_deref(), Some("W/\"2\""));
 
     let mut req = app.request(Method::DELETE, &path, None, Some(&app.token));
-    req.headers_mut().insert("if-match", "W/\"1\"".parse().unwrap());
+    req.headers_mut()
+        .insert("if-match", "W/\"1\"".parse().unwrap());
     app.send(req).await.assert_error(412, None);
     assert_eq!(app.get(&path).await.status, StatusCode::OK);
 }
@@ -149,12 +174,14 @@ async fn if_none_match_on_get_gives_304() {
     let id = app.user("cached").await;
     let path = format!("/scim/v2/Users/{id}");
     let mut req = app.request(Method::GET, &path, None, Some(&app.token));
-    req.headers_mut().insert("if-none-match", "W/\"1\"".parse().unwrap());
+    req.headers_mut()
+        .insert("if-none-match", "W/\"1\"".parse().unwrap());
     let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     assert!(r.text.is_empty());
     let mut req = app.request(Method::GET, &path, None, Some(&app.token));
-    req.headers_mut().insert("if-none-match", "W/\"0\"".parse().unwrap());
+    req.headers_mut()
+        .insert("if-none-match", "W/\"0\"".parse().unwrap());
     assert_eq!(app.send(req).await.status, StatusCode::OK);
 }
 
@@ -165,8 +192,12 @@ async fn delete_is_204_then_404_and_frees_the_user_name() {
     let r = app.delete(&format!("/scim/v2/Users/{id}")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(r.text.is_empty());
-    app.get(&format!("/scim/v2/Users/{id}")).await.assert_error(404, None);
-    app.delete(&format!("/scim/v2/Users/{id}")).await.assert_error(404, None);
+    app.get(&format!("/scim/v2/Users/{id}"))
+        .await
+        .assert_error(404, None);
+    app.delete(&format!("/scim/v2/Users/{id}"))
+        .await
+        .assert_error(404, None);
     app.user("gone").await;
 }
 
@@ -180,8 +211,16 @@ async fn list_pages_with_start_index_and_count_in_stable_order() {
     assert_eq!(r.body["totalResults"], 7);
     assert_eq!(r.body["startIndex"], 3);
     assert_eq!(r.body["itemsPerPage"], 2);
-    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse");
-    let names: Vec<_> = r.body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].clone()).collect();
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    );
+    let names: Vec<_> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].clone())
+        .collect();
     assert_eq!(names, vec![json!("user2"), json!("user3")]);
     // startIndex < 1 reads as 1; count < 0 as 0.
     let r = app.get("/scim/v2/Users?startIndex=-5&count=1").await;
@@ -194,7 +233,9 @@ async fn list_pages_with_start_index_and_count_in_stable_order() {
     let mut seen = Vec::new();
     let mut start = 1;
     loop {
-        let r = app.get(&format!("/scim/v2/Users?startIndex={start}&count=3")).await;
+        let r = app
+            .get(&format!("/scim/v2/Users?startIndex={start}&count=3"))
+            .await;
         let page = r.body["Resources"].as_array().unwrap().clone();
         if page.is_empty() {
             break;
@@ -212,7 +253,10 @@ async fn list_pages_with_start_index_and_count_in_stable_order() {
 #[tokio::test]
 async fn count_is_capped_at_the_announced_maximum() {
     let app = TestApp::with_config(rollcall::http::HttpConfig {
-        page: rollcall::scim::list::PageLimits { default_count: 2, max_count: 3 },
+        page: rollcall::scim::list::PageLimits {
+            default_count: 2,
+            max_count: 3,
+        },
         ..Default::default()
     })
     .await;
@@ -220,7 +264,10 @@ async fn count_is_capped_at_the_announced_maximum() {
         app.user(&format!("c{i}")).await;
     }
     assert_eq!(app.get("/scim/v2/Users").await.body["itemsPerPage"], 2);
-    assert_eq!(app.get("/scim/v2/Users?count=1000").await.body["itemsPerPage"], 3);
+    assert_eq!(
+        app.get("/scim/v2/Users?count=1000").await.body["itemsPerPage"],
+        3
+    );
     let spc = app.get("/scim/v2/ServiceProviderConfig").await;
     assert_eq!(spc.body["filter"]["maxResults"], 3);
 }
@@ -231,7 +278,10 @@ async fn sort_by_and_sort_order() {
     for n in ["carol", "Alice", "bob"] {
         app.user(n).await;
     }
-    assert_eq!(app.user_names("sortBy=userName").await, vec!["Alice", "bob", "carol"]);
+    assert_eq!(
+        app.user_names("sortBy=userName").await,
+        vec!["Alice", "bob", "carol"]
+    );
     assert_eq!(
         app.user_names("sortBy=userName&sortOrder=descending").await,
         vec!["carol", "bob", "Alice"]
@@ -252,20 +302,28 @@ async fn attributes_and_excluded_attributes_project_the_response() {
         }))
         .await;
     let id = u["id"].as_str().unwrap();
-    let r = app.get(&format!("/scim/v2/Users/{id}?attributes=userName,name.givenName")).await;
+    let r = app
+        .get(&format!(
+            "/scim/v2/Users/{id}?attributes=userName,name.givenName"
+        ))
+        .await;
     let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
     assert_eq!(keys, vec!["schemas", "id", "userName", "name"]);
     assert_eq!(r.body["name"], json!({"givenName": "G"}));
     assert_eq!(r.body["schemas"], json!([USER]));
 
     let r = app
-        .get(&format!("/scim/v2/Users/{id}?excludedAttributes=emails,{ENTERPRISE}:department"))
+        .get(&format!(
+            "/scim/v2/Users/{id}?excludedAttributes=emails,{ENTERPRISE}:department"
+        ))
         .await;
     assert!(r.body.get("emails").is_none());
     assert_eq!(r.body[ENTERPRISE], json!({"employeeNumber": "42"}));
     assert!(r.body.get("meta").is_some());
 
-    let r = app.get(&format!("/scim/v2/Users?attributes={}", enc(ENTERPRISE))).await;
+    let r = app
+        .get(&format!("/scim/v2/Users?attributes={}", enc(ENTERPRISE)))
+        .await;
     let item = &r.body["Resources"][0];
     assert_eq!(item[ENTERPRISE]["department"], "R&D");
     assert!(item.get("userName").is_none());
@@ -283,10 +341,18 @@ async fn every_write_records_an_audit_row_and_an_event() {
     .await;
     app.delete(&format!("/scim/v2/Users/{id}")).await;
     let audit = app.store.audit_log(&app.tenant).await.unwrap();
-    let actions: Vec<_> = audit.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<_> = audit
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, vec!["created", "updated", "deleted"]);
-    assert!(audit.iter().all(|a| a["actor"] == "token:okta" && a["objectId"] == id.as_str()));
-    assert!(audit[1]["description"].as_str().unwrap().contains("replace title"));
+    assert!(audit
+        .iter()
+        .all(|a| a["actor"] == "token:okta" && a["objectId"] == id.as_str()));
+    assert!(audit[1]["description"]
+        .as_str()
+        .unwrap()
+        .contains("replace title"));
     let events = app.store.events(&app.tenant).await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(kinds, vec!["user.created", "user.updated", "user.deleted"]);

@@ -61,7 +61,10 @@ pub enum Filter {
     /// the multi-valued attribute's elements. `path.sub_attr` is always `None`.
     /// The filter form `emails[type eq "work"].value eq "x"` is accepted and
     /// read as `emails[type eq "work" and value eq "x"]`.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 /// A PATCH operation path (RFC 7644 §3.5.2):
