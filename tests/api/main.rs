@@ -10,6 +10,7 @@ mod filters;
 mod groups;
 mod indexes;
 mod patch;
+mod robustness;
 mod support;
 mod tenancy;
 mod users;
