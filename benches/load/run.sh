@@ -17,6 +17,7 @@
 #   PEER_VERSION=0.8.3        pinned scim2-server version
 #   PEER_VENV=/tmp/scim2server-venv-$PEER_VERSION
 #   RC_PORT=18181 PEER_PORT=18080
+#   OTHER_CPU_WARN=0.25       note runs where other processes used more cores than this
 #   RESULTS=benches/load/results-YYYY-MM-DD.md
 #
 # Exit status: 0 if every run was clean, 3 if a run was flagged (errors or a
@@ -38,6 +39,7 @@ PEER_VERSION="${PEER_VERSION:-0.8.3}"
 PEER_VENV="${PEER_VENV:-/tmp/scim2server-venv-$PEER_VERSION}"
 RC_PORT="${RC_PORT:-18181}"
 PEER_PORT="${PEER_PORT:-18080}"
+OTHER_CPU_WARN="${OTHER_CPU_WARN:-0.25}"
 RESULTS="${RESULTS:-$HERE/results-$(date +%F).md}"
 HOST=127.0.0.1
 BASE_PATH=/scim/v2
@@ -66,6 +68,8 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- tools
 command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 command -v wrk >/dev/null || die "wrk is not installed"
+[[ -x /usr/bin/time ]] || (apt-get update && apt-get install -y time)
+[[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) is not installed"
 command -v curl >/dev/null || die "curl is needed"
 
 RC_BIN="${ROLLCALL_BIN:-}"
@@ -125,6 +129,26 @@ proc_kb() {  # field (VmHWM|VmRSS) -> kB
   awk -v f="$1:" '$1==f {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0
 }
 
+CLK_TCK="$(getconf CLK_TCK)"
+NCPU="$(nproc)"
+cpu_snap() {  # -> "busy_jiffies total_jiffies server_jiffies" (all cores)
+  local busy total srv
+  read -r busy total < <(awk '$1=="cpu" {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat)
+  srv="$(awk '{print $14+$15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0)"
+  echo "$busy $total $srv"
+}
+# cores used on average between two snapshots: cores BEFORE AFTER WHAT [extra_jiffies]
+# WHAT: server | busy | rest (busy - server - extra)
+cores() {
+  awk -v a="$1" -v b="$2" -v w="$3" -v x="${4:-0}" -v n="$NCPU" 'BEGIN {
+    split(a, p, " "); split(b, q, " ");
+    wall = (q[2] - p[2]) / n; if (wall <= 0) { print "?"; exit }
+    busy = q[1] - p[1]; srv = q[3] - p[3];
+    v = (w == "server") ? srv : (w == "busy") ? busy : busy - srv - x;
+    if (v < 0) v = 0;
+    printf "%.2f", v / wall }'
+}
+
 mib() { awk -v k="${1:-0}" 'BEGIN {printf "%.0f", k/1024}'; }
 ms() { awk -v u="${1:-0}" 'BEGIN {printf "%.2f", u/1000}'; }
 kv() { printf '%s\n' "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
@@ -137,6 +161,7 @@ WRK_V="$( (wrk -v 2>&1 || true) | awk 'NR==1 {print $1, $2}')"
 PY_V="$("$PY" --version 2>&1)"
 PEER_PY_V="$("$PEER_VENV/bin/python" --version 2>&1 || true)"
 RC_V="$("${RC_BIN:-false}" --version 2>/dev/null || echo "rollcall (not run)")"
+[[ -z "$RC_BIN" ]] || RC_V="$RC_V, sha256 $(sha256sum "$RC_BIN" | cut -c1-12)"
 GIT_REV="$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(cd "$REPO" && git status --porcelain -- src crates migrations Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
   GIT_REV="$GIT_REV (with uncommitted changes in the source tree)"
@@ -144,6 +169,7 @@ fi
 
 # ---------------------------------------------------------------- runs
 ROWS=()
+SROWS=()
 FLAGGED=0
 NOTES=()
 WRK_CMD_SHOWN=""
@@ -160,11 +186,14 @@ for size in $SIZES; do
     base="http://$HOST:$port$BASE_PATH"
     log "$server: seeding $size users (cap ${cap}s, $SEED_CONCURRENCY workers)"
     SEED_CMD_SHOWN="python3 benches/load/seed.py --base $base --token TOKEN --end $size --concurrency $SEED_CONCURRENCY --max-seconds $cap"
+    snap0="$(cpu_snap)"
     seed_line="$(timeout $((cap + 120)) "$PY" "$HERE/seed.py" --base "$base" --token "$TOKEN" \
       --end "$size" --concurrency "$SEED_CONCURRENCY" --max-seconds "$cap" --max-errors 1000000 \
       2> >(tee "$dir/seed.err" >&2) | grep '^SEED' || true)"
     [[ -n "$seed_line" ]] || die "$server: seeding failed"
-    log "$server: $seed_line"
+    snap1="$(cpu_snap)"
+    seed_srv_cpu="$(cores "$snap0" "$snap1" server)"; seed_rest_cpu="$(cores "$snap0" "$snap1" rest)"
+    log "$server: $seed_line (server used $seed_srv_cpu cores, everything else $seed_rest_cpu)"
     created="$(kv created "$seed_line")"; seed_err="$(kv errors "$seed_line")"
     reached="$(kv reached "$seed_line")"; seed_rate="$(kv rate "$seed_line")"
     seed_secs="$(kv seconds "$seed_line")"; capped="$(kv capped "$seed_line")"
@@ -191,10 +220,23 @@ for size in $SIZES; do
 
     log "$server: wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION on $count users"
     WRK_CMD_SHOWN="wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION --latency --timeout 10s -s benches/load/lookup.lua http://$HOST:PORT -- $BASE_PATH TOKEN COUNT"
-    timeout 600 wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$DURATION" --latency --timeout 10s \
+    snap0="$(cpu_snap)"
+    timeout 600 /usr/bin/time -f 'WRKCPU %U %S' -o "$dir/wrk.time" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$DURATION" --latency --timeout 10s \
       -s "$HERE/lookup.lua" "http://$HOST:$port" -- "$BASE_PATH" "$TOKEN" "$count" \
       >"$dir/wrk.out" 2>&1 || { cat "$dir/wrk.out" >&2; die "$server: wrk failed"; }
+    snap1="$(cpu_snap)"
     cat "$dir/wrk.out" >&2
+    wrk_j="$(awk -v t="$CLK_TCK" '$1=="WRKCPU" {printf "%.0f", ($2+$3)*t}' "$dir/wrk.time")"
+    run_srv_cpu="$(cores "$snap0" "$snap1" server)"
+    run_wrk_cpu="$(awk -v a="$snap0" -v b="$snap1" -v x="$wrk_j" -v n="$NCPU" 'BEGIN {split(a,p," "); split(b,q," "); printf "%.2f", x / ((q[2]-p[2])/n)}')"
+    run_other_cpu="$(cores "$snap0" "$snap1" rest "$wrk_j")"
+    log "$server: CPU during wrk (cores): server $run_srv_cpu, wrk $run_wrk_cpu, other $run_other_cpu"
+    if awk -v o="$run_other_cpu" -v m="$OTHER_CPU_WARN" 'BEGIN {exit !(o > m)}'; then
+      NOTES+=("$server at $count users: other processes used $run_other_cpu cores during the wrk run: the machine was not quiet.")
+      busy_flag="other load ${run_other_cpu} cores"
+    else
+      busy_flag=""
+    fi
     res="$(grep '^RESULT' "$dir/wrk.out" || true)"
     [[ -n "$res" ]] || die "$server: no RESULT line from wrk"
     hwm="$(proc_kb VmHWM)"; rss="$(proc_kb VmRSS)"
@@ -205,7 +247,9 @@ for size in $SIZES; do
       flag="${flag:+$flag; }ERRORS: non200=$non200 miss=$miss socket=$sock"; FLAGGED=1
     fi
     rps="$(kv rps "$res")"
-    ROWS+=("| $server | $count | $(printf '%.0f' "$rps") | $(ms "$(kv p50_us "$res")") | $(ms "$(kv p90_us "$res")") | $(ms "$(kv p99_us "$res")") | $(ms "$(kv max_us "$res")") | $(kv requests "$res") | $non200 | $miss | $sock | $seed_rate | $seed_secs | $(mib "$hwm_seed") | $(mib "$hwm") | $(mib "$rss") | ${flag:-ok} |")
+    allflags="$flag${busy_flag:+${flag:+; }$busy_flag}"
+    ROWS+=("| $server | $count | $(printf '%.0f' "$rps") | $(ms "$(kv p50_us "$res")") | $(ms "$(kv p90_us "$res")") | $(ms "$(kv p99_us "$res")") | $(ms "$(kv max_us "$res")") | $(kv requests "$res") | $non200 | $miss | $sock | $run_srv_cpu / $run_wrk_cpu / $run_other_cpu | ${allflags:-ok} |")
+    SROWS+=("| $server | $size | $created | $seed_secs | $seed_rate | $seed_srv_cpu | $seed_rest_cpu | $(mib "$hwm_seed") | $(mib "$hwm") | $(mib "$rss") |")
     eval "RPS_${server//-/_}_$size=$rps"
     stop_server
   done
@@ -239,12 +283,24 @@ done
   echo
   echo "## Results"
   echo
-  echo "Latencies in ms. Seed rate in creates/s (POST /Users, $SEED_CONCURRENCY concurrent keep-alive connections)."
+  echo "### Lookup (wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION)"
+  echo
+  echo "Latencies in ms. CPU in cores used on average during the wrk run (of $NCPU): the server, wrk itself,"
+  echo "and every other process on the machine."
+  echo
+  echo "| server | users | req/s | p50 | p90 | p99 | max | requests | non-200 | misses | socket errors | CPU server / wrk / other | flags |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "### Seeding and memory"
+  echo
+  echo "Seeding: POST /Users through seed.py, $SEED_CONCURRENCY worker processes with one keep-alive connection each."
+  echo "CPU in cores used on average while seeding: the server, and everything else (the seeder included)."
   echo "RSS in MiB: peak (VmHWM) after seeding, peak after the wrk run, current (VmRSS) after the wrk run."
   echo
-  echo "| server | users | req/s | p50 | p90 | p99 | max | requests | non-200 | misses | socket errors | seed rate | seed s | peak RSS after seed | peak RSS after wrk | RSS after wrk | flags |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-  printf '%s\n' "${ROWS[@]}"
+  echo "| server | users asked | created | seconds | creates/s | server CPU | other CPU | peak RSS after seed | peak RSS after wrk | RSS after wrk |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${SROWS[@]}"
   echo
   if [[ " $SERVERS " == *" rollcall "* && " $SERVERS " == *" scim2-server "* ]]; then
     echo "Rollcall / scim2-server throughput ratio:"

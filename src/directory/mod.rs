@@ -2,6 +2,7 @@
 //! events. Works in `scim` types, persists through `store`.
 
 mod error;
+pub mod oauth;
 pub mod tokens;
 
 use std::sync::Arc;

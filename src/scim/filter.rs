@@ -216,6 +216,12 @@ fn resolve_top<'a>(
             sub,
         ));
     }
+    // A single-valued complex attribute with a `value` sub-attribute
+    // compares by it (`manager eq "<id>"` as Entra ID sends it).
+    let sub = match sub {
+        None if attr.is_complex() => attr.sub("value").or(None),
+        s => s,
+    };
     let leaf = sub.unwrap_or(attr);
     if leaf.is_complex() {
         return Err(ScimError::invalid_filter(format!(
@@ -423,9 +429,10 @@ pub fn eval_element(cond: &Cond, elem: &Value) -> bool {
         Cond::And(a, b) => eval_element(a, elem) && eval_element(b, elem),
         Cond::Or(a, b) => eval_element(a, elem) || eval_element(b, elem),
         Cond::Not(a) => !eval_element(a, elem),
+        // "pr": a non-empty value (RFC 7644 §3.4.2.2); "" is empty, as in SQL.
         Cond::Present(f) => elem
             .get(&f.attr)
-            .is_some_and(|v| !super::resource::is_unassigned(v)),
+            .is_some_and(|v| !super::resource::is_unassigned(v) && v.as_str() != Some("")),
         Cond::Cmp { field, op, value } => match elem.get(&field.attr) {
             None | Some(Value::Null) => *op == CompareOp::Ne,
             Some(v) => compare_value(field, *op, value, v),

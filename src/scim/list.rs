@@ -148,11 +148,9 @@ fn parse_int(name: &str, v: &str) -> ScimResult<i64> {
         return Ok(i);
     }
     // Very large numbers: clamp rather than fail.
-    if !v.is_empty()
-        && v.trim_start_matches('-')
-            .chars()
-            .all(|c| c.is_ascii_digit())
-    {
+    // One optional sign, then at least one digit ("-" and "--5" are not numbers).
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
         return Ok(if v.starts_with('-') {
             i64::MIN
         } else {

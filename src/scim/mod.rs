@@ -16,3 +16,6 @@ pub mod resource;
 pub mod schema;
 
 pub use error::{ScimError, ScimResult, ScimType};
+
+#[cfg(test)]
+mod tests;

@@ -316,13 +316,16 @@ pub fn apply(
     set_schemas(rt, resource);
     for schema in rt.all_schemas() {
         let obj = if schema.id == rt.schema.id {
-            Some(&*resource)
+            Some(&mut *resource)
         } else {
-            resource.get(&schema.id).and_then(Value::as_object)
+            resource.get_mut(&schema.id).and_then(Value::as_object_mut)
         };
         if let Some(obj) = obj {
             for attr in schema.attributes.iter().filter(|a| a.multi_valued) {
-                if let Some(Value::Array(items)) = obj.get(&attr.name) {
+                if let Some(Value::Array(items)) = obj.get_mut(&attr.name) {
+                    // Edits through a filter or of a sub-attribute can make two
+                    // values equal; keep one, as `normalize` does.
+                    dedup(items);
                     check_primary(attr, items, &attr.name)?;
                 }
             }
@@ -623,6 +626,19 @@ fn check_immutable(
     }
 }
 
+/// Drop exact duplicates, keeping the first of each.
+fn dedup(items: &mut Vec<Value>) {
+    let mut seen: Vec<Value> = Vec::with_capacity(items.len());
+    items.retain(|v| {
+        if seen.contains(v) {
+            false
+        } else {
+            seen.push(v.clone());
+            true
+        }
+    });
+}
+
 fn clear_primary(items: &mut [Value]) {
     for item in items {
         if let Some(o) = item.as_object_mut() {
@@ -821,7 +837,9 @@ fn value_path_op(
                 items.retain(|v| !is_unassigned(v));
             }
         },
-        OpKind::Add | OpKind::Replace => {
+        // Every way out of this block falls through to the clean-up below, so
+        // that no empty array is left behind.
+        OpKind::Add | OpKind::Replace => 'edit: {
             let value = value.unwrap_or(&Value::Null);
             // The new content: one sub-attribute, or an element's sub-attributes.
             let patch: Map<String, Value> = match sub {
@@ -837,7 +855,7 @@ fn value_path_op(
                             }
                         }
                         items.retain(|v| !is_unassigned(v));
-                        return Ok(());
+                        break 'edit;
                     }
                     m
                 }
@@ -847,7 +865,7 @@ fn value_path_op(
                 },
             };
             if patch.is_empty() {
-                return Ok(());
+                break 'edit;
             }
             if patch.get("primary").and_then(Value::as_bool) == Some(true) {
                 clear_primary(items);

@@ -80,6 +80,11 @@ pub fn normalize(rt: &ResourceType, input: &Value) -> ScimResult<Map<String, Val
             put_attr(&mut out, attr, value, &attr.name)?;
             continue;
         }
+        if value.is_null() {
+            // `"department": null` at the top level (Entra ID's older create
+            // bodies): null assigns nothing, so an unknown name is harmless.
+            continue;
+        }
         if looks_like_urn(key) {
             // An extension this server does not implement: tolerated when the
             // client declared it in `schemas` (IdPs add their own), else refused.
@@ -123,7 +128,8 @@ fn declared_schemas(obj: &Map<String, Value>) -> ScimResult<Option<Vec<String>>>
 }
 
 pub fn looks_like_urn(s: &str) -> bool {
-    s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:")
+    // `get`, not `[..4]`: byte 4 may fall inside a multi-byte character.
+    s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
         || s.starts_with("http://")
         || s.starts_with("https://")
 }
@@ -211,12 +217,28 @@ pub fn normalize_value(attr: &Attribute, value: &Value, path: &str) -> ScimResul
         check_primary(attr, &out, path)?;
         Ok(Some(Value::Array(out)))
     } else {
-        if value.is_array() {
-            return Err(ScimError::invalid_value(format!(
+        match value {
+            // `[]` unassigns; a one-element list for a complex attribute is
+            // read as that element (Entra ID sends manager this way).
+            Value::Array(a) if a.is_empty() => Ok(None),
+            Value::Array(a) if a.len() == 1 && attr.is_complex() => {
+                normalize_single(attr, &a[0], path)
+            }
+            Value::Array(_) => Err(ScimError::invalid_value(format!(
                 "'{path}' is single-valued; got an array"
-            )));
+            ))),
+            // A plain string for a complex attribute with a `value`
+            // sub-attribute is its value (`manager: "<id>"`); "" unassigns.
+            Value::String(s) if attr.is_complex() && attr.sub("value").is_some() => {
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                let mut m = Map::new();
+                m.insert("value".into(), Value::String(s.clone()));
+                normalize_single(attr, &Value::Object(m), path)
+            }
+            _ => normalize_single(attr, value, path),
         }
-        normalize_single(attr, value, path)
     }
 }
 
@@ -363,7 +385,9 @@ fn check_required_in(schema: &Schema, obj: &Map<String, Value>) -> ScimResult<()
     for attr in &schema.attributes {
         if attr.required
             && attr.mutability != Mutability::ReadOnly
-            && obj.get(&attr.name).is_none_or(is_unassigned)
+            && obj
+                .get(&attr.name)
+                .is_none_or(|v| is_unassigned(v) || v.as_str().is_some_and(|s| s.trim().is_empty()))
         {
             return Err(ScimError::invalid_value(format!(
                 "'{}' is required",

@@ -351,7 +351,12 @@ fn multi_valued_simple(
     types: &[&str],
     with_display: bool,
 ) -> Attribute {
-    let mut subs = vec![Attribute::new("value", value_type).desc(&format!("The {name} value."))];
+    let mut value = Attribute::new("value", value_type).desc(&format!("The {name} value."));
+    if value_type == AttrType::Binary {
+        // base64 is case-sensitive.
+        value = value.case_exact();
+    }
+    let mut subs = vec![value];
     if value_type == AttrType::Reference {
         if let Some(v) = subs.first_mut() {
             v.reference_types = vec!["external".to_string()];
