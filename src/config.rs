@@ -24,6 +24,10 @@ pub struct Config {
     pub max_members_returned: i64,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// OAuth issuers whose JWT access tokens are accepted (`[[oauth]]`).
+    pub oauth: Vec<crate::directory::oauth::IssuerConfig>,
+    /// At most one JWKS refresh per issuer in this many seconds.
+    pub oauth_jwks_refresh_seconds: u64,
 }
 
 impl Default for Config {
@@ -37,6 +41,8 @@ impl Default for Config {
             max_page_size: 1000,
             max_members_returned: 10_000,
             log_format: "text".into(),
+            oauth: Vec::new(),
+            oauth_jwks_refresh_seconds: 30,
         }
     }
 }
@@ -121,6 +127,22 @@ impl Config {
                 self.database
             )));
         }
+        for o in &self.oauth {
+            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|p| o.issuer.starts_with(p));
+            if !o.issuer.starts_with("https://") && !loopback {
+                return Err(ConfigError::Invalid(format!(
+                    "oauth issuer \"{}\" must use https (plain http only on loopback)",
+                    o.issuer
+                )));
+            }
+            if o.tenant.trim().is_empty() || o.audience.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "every [[oauth]] entry needs tenant, issuer and audience".into(),
+                ));
+            }
+        }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(ConfigError::Invalid(
@@ -143,6 +165,19 @@ mod tests {
         let cfg = Config::load(Some(&path)).unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.max_members_returned, 10_000);
+    }
+
+    #[test]
+    fn the_documented_entra_id_issuer_configuration_parses() {
+        let cfg: Config = toml::from_str(
+            "[[oauth]]\ntenant = \"acme\"\nissuer = \"https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/\"\naudience = \"8adf8e6e-67b2-4cf2-a259-e3dc5476c621\"\n",
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        assert!(cfg.oauth[0]
+            .audience
+            .accepts("8adf8e6e-67b2-4cf2-a259-e3dc5476c621"));
+        assert_eq!(cfg.oauth[0].leeway_seconds, 60);
     }
 
     #[test]

@@ -21,7 +21,16 @@ use store::{Store, StoreResult};
 /// Build the application state from a configuration (used by `main`).
 pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
     let store = Store::connect(&cfg.database).await?;
-    Ok(build_state(
+    let now = time::OffsetDateTime::now_utc();
+    for o in &cfg.oauth {
+        store.ensure_tenant(&o.tenant, now).await?;
+    }
+    let oauth = directory::oauth::OAuthVerifier::new(
+        cfg.oauth.clone(),
+        std::time::Duration::from_secs(cfg.oauth_jwks_refresh_seconds),
+    )
+    .map_err(store::StoreError::Corrupt)?;
+    let mut state = build_state(
         store,
         Arc::new(SystemClock),
         Arc::new(UuidGen),
@@ -36,7 +45,9 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
         DirectoryConfig {
             max_members_returned: cfg.max_members_returned,
         },
-    ))
+    );
+    state.oauth = Arc::new(oauth);
+    Ok(state)
 }
 
 /// Assemble state from parts (tests inject clock and id generator).
@@ -56,6 +67,11 @@ pub fn build_state(
             config: directory,
         }),
         http: Arc::new(http),
+        oauth: Arc::new(empty_verifier()),
         metrics: Arc::new(http::metrics::Metrics::default()),
     }
+}
+
+fn empty_verifier() -> directory::oauth::OAuthVerifier {
+    directory::oauth::OAuthVerifier::empty()
 }

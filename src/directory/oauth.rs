@@ -22,11 +22,35 @@ pub struct IssuerConfig {
     pub tenant: String,
     /// The `iss` claim, exactly (Entra ID: `https://sts.windows.net/<tenant-id>/`).
     pub issuer: String,
-    /// The required `aud` (Entra ID: `8adf8e6e-67b2-4cf2-a259-e3dc5476c621`).
-    pub audience: String,
+    /// The required `aud` (Entra ID: `8adf8e6e-67b2-4cf2-a259-e3dc5476c621`);
+    /// a string, or a list of accepted audiences.
+    pub audience: Audience,
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u64,
+}
+
+/// One accepted audience or several.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn accepts(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(l) => l.iter().any(|a| a == aud),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Audience::One(a) => a.trim().is_empty(),
+            Audience::Many(l) => l.iter().all(|a| a.trim().is_empty()),
+        }
+    }
 }
 
 fn default_leeway() -> u64 {
@@ -111,6 +135,15 @@ impl OAuthVerifier {
             http,
             refresh_interval,
         })
+    }
+
+    /// A verifier that trusts no issuer.
+    pub fn empty() -> Self {
+        Self {
+            issuers: Vec::new(),
+            http: reqwest::Client::new(),
+            refresh_interval: Duration::from_secs(30),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,8 +235,11 @@ impl OAuthVerifier {
         outcome?;
         let cfg = &state.config;
         let aud_ok = match &claims["aud"] {
-            Value::String(a) => a == &cfg.audience,
-            Value::Array(a) => a.iter().any(|x| x.as_str() == Some(cfg.audience.as_str())),
+            Value::String(a) => cfg.audience.accepts(a),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|x| cfg.audience.accepts(x)),
             _ => false,
         };
         if !aud_ok {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::directory::tokens;
+use crate::directory::{oauth, tokens};
 use crate::scim::ScimError;
 use crate::store::Tenant;
 
@@ -40,6 +40,36 @@ pub async fn require_token(
         ))
         .into_response();
     };
+    if !state.oauth.is_empty() && oauth::looks_like_jwt(&presented) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        return match state.oauth.verify(&presented, now).await {
+            Ok(p) => match state.directory.store.find_tenant(&p.tenant).await {
+                Ok(Some(tenant)) => {
+                    req.extensions_mut().insert(Principal {
+                        tenant,
+                        actor: format!("oauth:{}", p.subject),
+                    });
+                    next.run(req).await
+                }
+                Ok(None) => {
+                    tracing::warn!(tenant = %p.tenant, "oauth token for a tenant that does not exist");
+                    ApiError(ScimError::unauthorized("the bearer token is invalid")).into_response()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "tenant lookup failed");
+                    ApiError(ScimError::new(503, None, "the database is unavailable"))
+                        .into_response()
+                }
+            },
+            Err(e) => {
+                tracing::info!(reason = %e, "oauth token refused");
+                ApiError(ScimError::unauthorized(format!(
+                    "the bearer token was refused: {e}"
+                )))
+                .into_response()
+            }
+        };
+    }
     match tokens::verify(&state.directory.store, &presented).await {
         Ok(Some(record)) => {
             req.extensions_mut().insert(Principal {

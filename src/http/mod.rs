@@ -52,6 +52,8 @@ impl Default for HttpConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub directory: Arc<Directory>,
+    /// Verifier for OAuth JWT access tokens (empty: only Rollcall tokens).
+    pub oauth: Arc<crate::directory::oauth::OAuthVerifier>,
     pub http: Arc<HttpConfig>,
     pub metrics: Arc<metrics::Metrics>,
 }

@@ -9,6 +9,7 @@ mod discovery;
 mod filters;
 mod groups;
 mod indexes;
+mod oauth;
 mod patch;
 mod replay;
 mod robustness;

@@ -26,8 +26,14 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(db: &str) -> Server {
+        Self::start_with(db, &[])
+    }
+
+    /// Start with extra arguments (e.g. `--config FILE`).
+    pub fn start_with(db: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
