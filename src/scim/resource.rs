@@ -237,7 +237,18 @@ pub fn normalize_value(attr: &Attribute, value: &Value, path: &str) -> ScimResul
                 m.insert("value".into(), Value::String(s.clone()));
                 normalize_single(attr, &Value::Object(m), path)
             }
-            _ => normalize_single(attr, value, path),
+            _ => {
+                let v = normalize_single(attr, value, path)?;
+                // `{"value": ""}` for a reference-like complex attribute
+                // (manager) is how IdPs clear it.
+                let cleared = attr.is_complex()
+                    && attr.sub("value").is_some()
+                    && v.as_ref()
+                        .and_then(|o| o.get("value"))
+                        .and_then(Value::as_str)
+                        .is_some_and(str::is_empty);
+                Ok(if cleared { None } else { v })
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ mod groups;
 mod indexes;
 mod oauth;
 mod patch;
+mod quirks;
 mod replay;
 mod robustness;
 mod server;
