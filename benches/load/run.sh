@@ -18,6 +18,7 @@
 #   PEER_VENV=/tmp/scim2server-venv-$PEER_VERSION
 #   RC_PORT=18181 PEER_PORT=18080
 #   OTHER_CPU_WARN=0.25       note runs where other processes used more cores than this
+#   QUIET_WAIT=300            before each wrk run, wait up to this long for other load to drop below it
 #   RESULTS=benches/load/results-YYYY-MM-DD.md
 #
 # Exit status: 0 if every run was clean, 3 if a run was flagged (errors or a
@@ -40,6 +41,7 @@ PEER_VENV="${PEER_VENV:-/tmp/scim2server-venv-$PEER_VERSION}"
 RC_PORT="${RC_PORT:-18181}"
 PEER_PORT="${PEER_PORT:-18080}"
 OTHER_CPU_WARN="${OTHER_CPU_WARN:-0.25}"
+QUIET_WAIT="${QUIET_WAIT:-300}"
 RESULTS="${RESULTS:-$HERE/results-$(date +%F).md}"
 HOST=127.0.0.1
 BASE_PATH=/scim/v2
@@ -149,6 +151,23 @@ cores() {
     printf "%.2f", v / wall }'
 }
 
+# Wait (at most QUIET_WAIT seconds) until processes other than the server use
+# less than OTHER_CPU_WARN cores over a 3 s sample.
+wait_quiet() {
+  local deadline=$((SECONDS + QUIET_WAIT)) a b other
+  while :; do
+    a="$(cpu_snap)"; sleep 3; b="$(cpu_snap)"
+    other="$(cores "$a" "$b" rest)"
+    if awk -v o="$other" -v m="$OTHER_CPU_WARN" 'BEGIN {exit !(o <= m)}'; then return 0; fi
+    if (( SECONDS >= deadline )); then
+      log "machine still busy (other processes: $other cores) after ${QUIET_WAIT}s; running anyway"
+      return 0
+    fi
+    log "machine busy (other processes: $other cores); waiting"
+    sleep 7
+  done
+}
+
 mib() { awk -v k="${1:-0}" 'BEGIN {printf "%.0f", k/1024}'; }
 ms() { awk -v u="${1:-0}" 'BEGIN {printf "%.2f", u/1000}'; }
 kv() { printf '%s\n' "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
@@ -186,6 +205,7 @@ for size in $SIZES; do
     base="http://$HOST:$port$BASE_PATH"
     log "$server: seeding $size users (cap ${cap}s, $SEED_CONCURRENCY workers)"
     SEED_CMD_SHOWN="python3 benches/load/seed.py --base $base --token TOKEN --end $size --concurrency $SEED_CONCURRENCY --max-seconds $cap"
+    wait_quiet
     snap0="$(cpu_snap)"
     seed_line="$(timeout $((cap + 120)) "$PY" "$HERE/seed.py" --base "$base" --token "$TOKEN" \
       --end "$size" --concurrency "$SEED_CONCURRENCY" --max-seconds "$cap" --max-errors 1000000 \
@@ -220,6 +240,7 @@ for size in $SIZES; do
 
     log "$server: wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION on $count users"
     WRK_CMD_SHOWN="wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION --latency --timeout 10s -s benches/load/lookup.lua http://$HOST:PORT -- $BASE_PATH TOKEN COUNT"
+    wait_quiet
     snap0="$(cpu_snap)"
     timeout 600 /usr/bin/time -f 'WRKCPU %U %S' -o "$dir/wrk.time" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$DURATION" --latency --timeout 10s \
       -s "$HERE/lookup.lua" "http://$HOST:$port" -- "$BASE_PATH" "$TOKEN" "$count" \

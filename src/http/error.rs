@@ -39,7 +39,7 @@ pub fn scim_error_response(e: &ScimError) -> Response {
     if status.is_server_error() {
         tracing::warn!(status = e.status, detail = %e.detail, "request failed");
     } else {
-        tracing::debug!(status = e.status, detail = %e.detail, "request refused");
+        tracing::info!(status = e.status, scim_type = e.scim_type.map(|t| t.as_str()), detail = %e.detail, "request refused");
     }
     let mut resp = (status, e.to_json().to_string()).into_response();
     resp.headers_mut().insert(

@@ -69,8 +69,46 @@ impl AppState {
     }
 }
 
-/// The whole application; shared by `main` and the tests.
+/// The whole application; shared by `main` and the tests. Paths are
+/// normalised before routing: `//` folds to `/` and a trailing `/` is
+/// dropped (IdP consoles often keep the slash a base URL was pasted with).
 pub fn app(state: AppState) -> Router {
+    let inner = routes(state);
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(normalize_path)
+            .service(inner),
+    )
+}
+
+fn normalize_path(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if !path.contains("//") && (path.len() <= 1 || !path.ends_with('/')) {
+        return req;
+    }
+    let mut clean = String::with_capacity(path.len());
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        clean.push('/');
+        clean.push_str(seg);
+    }
+    if clean.is_empty() {
+        clean.push('/');
+    }
+    if let Some(q) = req.uri().query() {
+        clean.push('?');
+        clean.push_str(q);
+    }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = clean.parse::<axum::http::uri::PathAndQuery>() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+fn routes(state: AppState) -> Router {
     let scim = Router::new()
         .route(
             "/Users",

@@ -343,3 +343,19 @@ async fn quirk_paged_import_returns_everyone_once() {
     let expected: Vec<String> = (0..23).map(|i| format!("imp{i:02}")).collect();
     assert_eq!(seen, expected);
 }
+
+#[tokio::test]
+async fn quirk_base_url_pasted_with_a_trailing_slash() {
+    let app = TestApp::new().await;
+    let id = app.user("slash").await;
+    for path in ["/scim/v2//Users", "/scim/v2/Users/", "//scim/v2/Users"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(r.body["totalResults"], 1);
+    }
+    let r = app
+        .get(&format!("/scim/v2//Users/{id}/?attributes=userName"))
+        .await;
+    assert_eq!(r.body["userName"], "slash");
+    assert!(r.body.get("meta").is_none(), "the query string survives");
+}
