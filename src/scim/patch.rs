@@ -886,7 +886,12 @@ fn value_path_op(
                 items.push(elem);
             } else {
                 for &i in &matches {
-                    if let Some(o) = items.get_mut(i).and_then(Value::as_object_mut) {
+                    if kind == OpKind::Replace && sub.is_none() {
+                        // RFC 7644 §3.5.2.3: matching values are replaced.
+                        if let Some(item) = items.get_mut(i) {
+                            *item = Value::Object(patch.clone());
+                        }
+                    } else if let Some(o) = items.get_mut(i).and_then(Value::as_object_mut) {
                         for (k, v) in &patch {
                             o.insert(k.clone(), v.clone());
                         }

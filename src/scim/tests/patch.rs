@@ -1175,3 +1175,31 @@ fn removing_a_sub_attribute_everywhere_does_not_leave_duplicates() {
     .unwrap();
     assert_eq!(out["emails"], json!([{"value": "a@b"}, {"value": "c@d"}]));
 }
+
+#[test]
+fn replace_through_a_value_path_replaces_the_whole_value() {
+    let mut res = user();
+    res.insert(
+        "addresses".into(),
+        json!([{"type": "work", "streetAddress": "old", "locality": "Old Town"}, {"type": "home", "locality": "Home"}]),
+    );
+    let out = patch_user(
+        &res,
+        json!([{"op": "replace", "path": "addresses[type eq \"work\"]", "value": {"type": "work", "streetAddress": "new"}}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out["addresses"],
+        json!([{"type": "work", "streetAddress": "new"}, {"type": "home", "locality": "Home"}])
+    );
+    // add through the same path merges instead.
+    let out = patch_user(
+        &out,
+        json!([{"op": "add", "path": "addresses[type eq \"work\"]", "value": {"locality": "Midtown"}}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out["addresses"][0],
+        json!({"type": "work", "streetAddress": "new", "locality": "Midtown"})
+    );
+}
