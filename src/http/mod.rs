@@ -204,7 +204,11 @@ async fn scim_method_not_allowed(resp: Response) -> Response {
 /// Count and time every request.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    // Only standard methods get their own series; anything else is OTHER.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
+        _ => "OTHER".to_string(),
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()

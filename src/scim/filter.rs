@@ -333,7 +333,7 @@ fn compare(field: Field, op: CompareOp, value: &CompValue) -> ScimResult<Cond> {
             CompValue::String(s) => Operand::Str(if field.case_exact {
                 s.clone()
             } else {
-                s.to_lowercase()
+                s.to_ascii_lowercase()
             }),
             _ => {
                 return Err(ScimError::invalid_filter(format!(
@@ -457,7 +457,7 @@ fn compare_value(field: &Field, op: CompareOp, operand: &Operand, v: &Value) -> 
             } else if field.case_exact {
                 x.clone()
             } else {
-                x.to_lowercase()
+                x.to_ascii_lowercase()
             };
             return match op {
                 CompareOp::Eq => x == *s,

@@ -737,7 +737,7 @@ fn same_element(attr: &Attribute, item: &Value, listed: &Value) -> bool {
                 if case_exact {
                     a == b
                 } else {
-                    a.to_lowercase() == b.to_lowercase()
+                    a.eq_ignore_ascii_case(b)
                 }
             }
             (Some(a), b) => a == b,

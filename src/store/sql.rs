@@ -482,8 +482,19 @@ impl<'d> Compiler<'d> {
                     }
                 }
             };
-            // Resources without the attribute come last in either direction.
-            f.sql(format!("({expr} IS NULL) ASC, {expr} {dir}, r.pk {dir}"));
+            let never_null = match key {
+                SortKey::Field(field) => {
+                    matches!(self.table().column(field), Some((c, _)) if !c.ends_with("external_id"))
+                }
+                SortKey::Multi { .. } => false,
+            };
+            if never_null {
+                // NOT NULL columns: the index on (tenant_id, column) gives the order.
+                f.sql(format!("{expr} {dir}, r.pk {dir}"));
+            } else {
+                // Resources without the attribute come last in either direction.
+                f.sql(format!("({expr} IS NULL) ASC, {expr} {dir}, r.pk {dir}"));
+            }
         } else {
             f.sql("r.pk ASC");
         }

@@ -58,7 +58,7 @@ fn row_to_resource(row: &SqliteRow) -> StoreResult<StoredResource> {
 
 /// Lowercase for case-insensitive comparison.
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    s.to_ascii_lowercase()
 }
 
 impl Store {
@@ -106,6 +106,13 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         let mut qb = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
         self.push_select(&mut qb, kind, tenant, query, "r.pk");
+        let compiler = Compiler {
+            dialect: &SqliteDialect,
+            kind,
+            tenant_id: tenant.id,
+        };
+        push_frag(&mut qb, compiler.order_by(query.sort.as_ref()));
+        qb.push(" LIMIT 100");
         let rows = qb.build().fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| r.try_get::<String, _>("detail").map_err(StoreError::from))
@@ -123,7 +130,7 @@ impl Store {
     pub async fn find_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let row = sqlx::query("SELECT id, name FROM tenants WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?;
         Ok(match row {
             Some(r) => Some(Tenant {
@@ -153,7 +160,7 @@ impl Store {
         token: &TokenRecord,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
             .fetch_one(&mut *tx)
             .await?;
@@ -172,7 +179,7 @@ impl Store {
     }
 
     pub async fn insert_token(&self, tenant: &Tenant, token: &TokenRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         insert_token(&mut tx, tenant.id, token).await?;
         tx.commit().await?;
         Ok(())
@@ -370,7 +377,7 @@ impl Store {
         members: &[MemberRef],
         change: &Change,
     ) -> StoreResult<StoredResource> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         check_unique(&mut tx, kind, tenant, data, None).await?;
         let now = datetime::format(change.at);
         let json = Value::Object(data.clone()).to_string();
@@ -443,7 +450,7 @@ impl Store {
     where
         F: FnOnce(&StoredResource) -> Result<Option<Update>, crate::scim::ScimError> + Send,
     {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
         if let Some(tag) = if_match {
             if !crate::scim::etag::matches(tag, current.version) {
@@ -522,7 +529,7 @@ impl Store {
         if_match: Option<&str>,
         change: impl FnOnce(&StoredResource) -> Change + Send,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
         if let Some(tag) = if_match {
             if !crate::scim::etag::matches(tag, current.version) {

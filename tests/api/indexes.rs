@@ -82,3 +82,47 @@ async fn lookups_by_identifying_attributes_use_indexes() {
         );
     }
 }
+
+async fn list_plan(app: &TestApp, kind: Kind, params: RawListParams) -> String {
+    let registry = Registry::new();
+    let q = parse_list_query(
+        &registry,
+        registry.resource_type(kind),
+        &params,
+        PageLimits::default(),
+    )
+    .unwrap();
+    app.store
+        .explain(kind, &app.tenant, &q)
+        .await
+        .unwrap()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn unfiltered_and_sorted_lists_walk_an_index_in_order() {
+    let app = TestApp::new().await;
+    for (kind, sort, index) in [
+        (Kind::User, None, "users_tenant"),
+        (Kind::Group, None, "groups_tenant"),
+        (Kind::User, Some("userName"), "users_user_name"),
+        (Kind::User, Some("meta.lastModified"), "users_last_modified"),
+        (Kind::Group, Some("displayName"), "groups_display_name"),
+    ] {
+        let p = list_plan(
+            &app,
+            kind,
+            RawListParams {
+                sort_by: sort.map(str::to_string),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(p.contains(index), "{sort:?}: expected {index}:\n{p}");
+        assert!(!p.contains("SCAN r"), "{sort:?}: scan:\n{p}");
+        assert!(
+            !p.contains("TEMP B-TREE"),
+            "{sort:?}: sorts in memory:\n{p}"
+        );
+    }
+}
