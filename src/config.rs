@@ -127,10 +127,22 @@ impl Config {
                 self.database
             )));
         }
-        for o in &self.oauth {
-            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-                .iter()
-                .any(|p| o.issuer.starts_with(p));
+        for (i, o) in self.oauth.iter().enumerate() {
+            if self.oauth[..i].iter().any(|p| p.issuer == o.issuer) {
+                return Err(ConfigError::Invalid(format!(
+                    "oauth issuer \"{}\" is configured twice; one issuer maps to one tenant",
+                    o.issuer
+                )));
+            }
+            let host = o
+                .issuer
+                .strip_prefix("http://")
+                .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+                .map(|authority| match authority.rsplit_once(':') {
+                    Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+                    _ => authority,
+                });
+            let loopback = matches!(host, Some("127.0.0.1" | "localhost" | "[::1]"));
             if !o.issuer.starts_with("https://") && !loopback {
                 return Err(ConfigError::Invalid(format!(
                     "oauth issuer \"{}\" must use https (plain http only on loopback)",
@@ -142,6 +154,11 @@ impl Config {
                     "every [[oauth]] entry needs tenant, issuer and audience".into(),
                 ));
             }
+        }
+        if !self.oauth.is_empty() && self.oauth_jwks_refresh_seconds < 1 {
+            return Err(ConfigError::Invalid(
+                "oauth_jwks_refresh_seconds must be at least 1".into(),
+            ));
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
@@ -195,5 +212,26 @@ mod tests {
             ..Config::default()
         };
         assert!(cfg.validate().is_err());
+        for issuer in [
+            "http://localhost.evil.com/",
+            "http://127.0.0.1.evil/",
+            "http://idp.example.com",
+        ] {
+            let cfg: Config = toml::from_str(&format!(
+                "[[oauth]]\ntenant = \"t\"\nissuer = \"{issuer}\"\naudience = \"a\"\n"
+            ))
+            .unwrap();
+            assert!(cfg.validate().is_err(), "{issuer}");
+        }
+        let dup: Config = toml::from_str(
+            "[[oauth]]\ntenant = \"a\"\nissuer = \"https://i/\"\naudience = \"x\"\n[[oauth]]\ntenant = \"b\"\nissuer = \"https://i/\"\naudience = \"y\"\n",
+        )
+        .unwrap();
+        assert!(dup.validate().is_err());
+        let ok: Config = toml::from_str(
+            "[[oauth]]\ntenant = \"t\"\nissuer = \"http://127.0.0.1:8443/\"\naudience = \"a\"\n",
+        )
+        .unwrap();
+        ok.validate().unwrap();
     }
 }

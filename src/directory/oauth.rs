@@ -2,7 +2,9 @@
 //! verified against the issuer's JWKS (found through OpenID Connect
 //! discovery with the `openidconnect` crate): signature, issuer, audience,
 //! expiry and not-before. The JWKS is refreshed when a token names an
-//! unknown key id (at most once per `refresh_interval`).
+//! unknown key id or the keys are older than six hours (at most once per
+//! `refresh_interval`, one fetch at a time). No lock is held while a
+//! signature is checked or while keys are fetched.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +30,11 @@ pub struct IssuerConfig {
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u64,
+    /// When set, only these clients (`client_id`, `appid` or `azp`) may call;
+    /// with Entra ID's shared audience this keeps other apps of the same
+    /// directory out.
+    #[serde(default)]
+    pub allowed_clients: Vec<String>,
 }
 
 /// One accepted audience or several.
@@ -76,6 +83,8 @@ pub enum OAuthError {
     Expired,
     #[error("not valid yet")]
     NotYetValid,
+    #[error("client \"{0}\" is not allowed")]
+    Client(String),
     #[error("issuer unreachable: {0}")]
     Discovery(String),
 }
@@ -88,19 +97,34 @@ pub struct OAuthPrincipal {
     pub subject: String,
 }
 
-struct IssuerState {
-    config: IssuerConfig,
+/// Keys and where to fetch them; swapped whole on refresh.
+#[derive(Default)]
+struct KeyState {
     jwks_uri: Option<JsonWebKeySetUrl>,
-    keys: Option<CoreJsonWebKeySet>,
+    keys: Option<Arc<CoreJsonWebKeySet>>,
     last_fetch: Option<Instant>,
+    /// Bumped on every successful fetch.
+    generation: u64,
+}
+
+struct Issuer {
+    config: IssuerConfig,
+    /// Read briefly to clone the key set; never held across I/O or crypto.
+    keys: std::sync::RwLock<KeyState>,
+    /// Single flight for discovery/JWKS fetches.
+    refresh: Mutex<()>,
 }
 
 /// Verifies JWT access tokens against the configured issuers.
 pub struct OAuthVerifier {
-    issuers: Vec<Arc<Mutex<IssuerState>>>,
+    issuers: Vec<Issuer>,
     http: reqwest::Client,
     refresh_interval: Duration,
 }
+
+/// Keys are refetched at least this often even when no unknown kid appears,
+/// so a key the issuer withdrew stops being trusted.
+const MAX_KEY_AGE: Duration = Duration::from_secs(6 * 3600);
 
 fn b64(s: &str) -> Result<Vec<u8>, OAuthError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -113,6 +137,10 @@ pub fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3 && token.starts_with("ey")
 }
 
+const ASYMMETRIC: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+];
+
 impl OAuthVerifier {
     pub fn new(configs: Vec<IssuerConfig>, refresh_interval: Duration) -> Result<Self, String> {
         let http = reqwest::ClientBuilder::new()
@@ -123,13 +151,10 @@ impl OAuthVerifier {
         Ok(Self {
             issuers: configs
                 .into_iter()
-                .map(|config| {
-                    Arc::new(Mutex::new(IssuerState {
-                        config,
-                        jwks_uri: None,
-                        keys: None,
-                        last_fetch: None,
-                    }))
+                .map(|config| Issuer {
+                    config,
+                    keys: std::sync::RwLock::new(KeyState::default()),
+                    refresh: Mutex::new(()),
                 })
                 .collect(),
             http,
@@ -163,19 +188,7 @@ impl OAuthVerifier {
         let signature = b64(s)?;
         let alg_name = header["alg"].as_str().ok_or(OAuthError::Malformed)?;
         // Asymmetric algorithms only: never `none`, never a shared secret.
-        if !matches!(
-            alg_name,
-            "RS256"
-                | "RS384"
-                | "RS512"
-                | "PS256"
-                | "PS384"
-                | "PS512"
-                | "ES256"
-                | "ES384"
-                | "ES512"
-                | "EdDSA"
-        ) {
+        if !ASYMMETRIC.contains(&alg_name) {
             return Err(OAuthError::Algorithm(alg_name.to_string()));
         }
         let alg: CoreJwsSigningAlgorithm =
@@ -184,15 +197,12 @@ impl OAuthVerifier {
         let kid = header["kid"].as_str().map(str::to_string);
         let iss = claims["iss"].as_str().ok_or(OAuthError::Malformed)?;
         let issuer = self
-            .find(iss)
-            .await
+            .issuers
+            .iter()
+            .find(|i| i.config.issuer == iss)
             .ok_or_else(|| OAuthError::UnknownIssuer(iss.to_string()))?;
-        let mut state = issuer.lock().await;
-        if state.keys.is_none() {
-            self.fetch(&mut state).await?;
-        }
         let message = format!("{h}.{p}");
-        let verify = |keys: &CoreJsonWebKeySet| -> Option<Result<(), OAuthError>> {
+        let check = |keys: &CoreJsonWebKeySet| -> Option<Result<(), OAuthError>> {
             let candidates: Vec<_> = keys
                 .keys()
                 .iter()
@@ -204,36 +214,31 @@ impl OAuthVerifier {
             if candidates.is_empty() {
                 return None;
             }
-            Some(
-                if candidates.iter().any(|k| {
-                    k.verify_signature(&alg, message.as_bytes(), &signature)
-                        .is_ok()
-                }) {
-                    Ok(())
-                } else {
-                    Err(OAuthError::Signature)
-                },
-            )
+            let ok = candidates.iter().any(|k| {
+                k.verify_signature(&alg, message.as_bytes(), &signature)
+                    .is_ok()
+            });
+            Some(if ok {
+                Ok(())
+            } else {
+                Err(OAuthError::Signature)
+            })
         };
-        let outcome = match state.keys.as_ref().and_then(verify) {
-            Some(r) => r,
-            None => {
-                // Unknown key id: the issuer may have rotated its keys.
-                let stale = state
-                    .last_fetch
-                    .is_none_or(|t| t.elapsed() >= self.refresh_interval);
-                if stale {
-                    self.fetch(&mut state).await?;
-                }
-                state
-                    .keys
-                    .as_ref()
-                    .and_then(verify)
-                    .unwrap_or(Err(OAuthError::UnknownKey))
+        let (keys, generation, young) = snapshot(issuer);
+        match keys.as_deref().and_then(check) {
+            Some(Ok(())) => {}
+            Some(Err(e)) if young => return Err(e),
+            _ => {
+                // No keys yet, an unknown key id, or old keys: fetch
+                // (throttled, single flight) and check once more.
+                self.refresh(issuer, generation).await?;
+                let (keys, _, _) = snapshot(issuer);
+                keys.as_deref()
+                    .and_then(check)
+                    .unwrap_or(Err(OAuthError::UnknownKey))?;
             }
-        };
-        outcome?;
-        let cfg = &state.config;
+        }
+        let cfg = &issuer.config;
         let aud_ok = match &claims["aud"] {
             Value::String(a) => cfg.audience.accepts(a),
             Value::Array(a) => a
@@ -245,19 +250,28 @@ impl OAuthVerifier {
         if !aud_ok {
             return Err(OAuthError::Audience);
         }
-        let leeway = i64::try_from(cfg.leeway_seconds).unwrap_or(0);
-        match claims["exp"].as_i64() {
-            Some(exp) if exp + leeway > now => {}
+        let leeway = i64::try_from(cfg.leeway_seconds).unwrap_or(i64::MAX);
+        // NumericDate may be fractional (RFC 7519 §2).
+        let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
+        match seconds(&claims["exp"]) {
+            Some(exp) if exp.saturating_add(leeway) > now => {}
             _ => return Err(OAuthError::Expired),
         }
-        if let Some(nbf) = claims["nbf"].as_i64() {
-            if nbf - leeway > now {
+        if let Some(nbf) = seconds(&claims["nbf"]) {
+            if nbf.saturating_sub(leeway) > now {
                 return Err(OAuthError::NotYetValid);
             }
         }
-        let subject = ["client_id", "appid", "azp", "sub"]
+        let client = ["client_id", "appid", "azp"]
             .iter()
-            .find_map(|k| claims[*k].as_str())
+            .find_map(|k| claims[*k].as_str());
+        if !cfg.allowed_clients.is_empty()
+            && !client.is_some_and(|c| cfg.allowed_clients.iter().any(|a| a == c))
+        {
+            return Err(OAuthError::Client(client.unwrap_or("").to_string()));
+        }
+        let subject = client
+            .or_else(|| claims["sub"].as_str())
             .unwrap_or("unknown")
             .to_string();
         Ok(OAuthPrincipal {
@@ -266,33 +280,62 @@ impl OAuthVerifier {
         })
     }
 
-    async fn find(&self, iss: &str) -> Option<Arc<Mutex<IssuerState>>> {
-        for i in &self.issuers {
-            if i.lock().await.config.issuer == iss {
-                return Some(i.clone());
-            }
-        }
-        None
-    }
-
-    /// Discovery (first time) and the JWKS.
-    async fn fetch(&self, state: &mut IssuerState) -> Result<(), OAuthError> {
-        state.last_fetch = Some(Instant::now());
-        if let Some(uri) = &state.jwks_uri {
-            let keys = CoreJsonWebKeySet::fetch_async(uri, &self.http)
-                .await
-                .map_err(|e| OAuthError::Discovery(e.to_string()))?;
-            state.keys = Some(keys);
+    /// Fetch keys unless another request just did (the generation moved) or
+    /// the last attempt is more recent than `refresh_interval`.
+    async fn refresh(&self, issuer: &Issuer, seen_generation: u64) -> Result<(), OAuthError> {
+        let _flight = issuer.refresh.lock().await;
+        let (jwks_uri, generation, last_fetch) = match issuer.keys.read() {
+            Ok(k) => (k.jwks_uri.clone(), k.generation, k.last_fetch),
+            Err(_) => return Err(OAuthError::Discovery("key state poisoned".into())),
+        };
+        if generation != seen_generation
+            || last_fetch.is_some_and(|t| t.elapsed() < self.refresh_interval)
+        {
             return Ok(());
         }
-        let issuer = IssuerUrl::new(state.config.issuer.clone())
+        if let Ok(mut k) = issuer.keys.write() {
+            k.last_fetch = Some(Instant::now());
+        }
+        let (uri, keys) = self.fetch(&issuer.config, jwks_uri).await?;
+        if let Ok(mut k) = issuer.keys.write() {
+            k.jwks_uri = Some(uri);
+            k.keys = Some(Arc::new(keys));
+            k.generation += 1;
+            k.last_fetch = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Discovery (first time) and the JWKS; no lock is held meanwhile.
+    async fn fetch(
+        &self,
+        config: &IssuerConfig,
+        jwks_uri: Option<JsonWebKeySetUrl>,
+    ) -> Result<(JsonWebKeySetUrl, CoreJsonWebKeySet), OAuthError> {
+        if let Some(uri) = jwks_uri {
+            let keys = CoreJsonWebKeySet::fetch_async(&uri, &self.http)
+                .await
+                .map_err(|e| OAuthError::Discovery(e.to_string()))?;
+            return Ok((uri, keys));
+        }
+        let issuer = IssuerUrl::new(config.issuer.clone())
             .map_err(|e| OAuthError::Discovery(e.to_string()))?;
         let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| OAuthError::Discovery(e.to_string()))?;
-        state.jwks_uri = Some(meta.jwks_uri().clone());
-        state.keys = Some(meta.jwks().clone());
-        tracing::info!(issuer = %state.config.issuer, keys = meta.jwks().keys().len(), "issuer keys loaded");
-        Ok(())
+        tracing::info!(issuer = %config.issuer, keys = meta.jwks().keys().len(), "issuer keys loaded");
+        Ok((meta.jwks_uri().clone(), meta.jwks().clone()))
+    }
+}
+
+/// The current keys, their generation, and whether they are young.
+fn snapshot(issuer: &Issuer) -> (Option<Arc<CoreJsonWebKeySet>>, u64, bool) {
+    match issuer.keys.read() {
+        Ok(k) => (
+            k.keys.clone(),
+            k.generation,
+            k.last_fetch.is_some_and(|t| t.elapsed() < MAX_KEY_AGE),
+        ),
+        Err(_) => (None, 0, false),
     }
 }

@@ -62,11 +62,9 @@ pub async fn require_token(
                 }
             },
             Err(e) => {
+                // The reason stays in the log; the client learns nothing.
                 tracing::info!(reason = %e, "oauth token refused");
-                ApiError(ScimError::unauthorized(format!(
-                    "the bearer token was refused: {e}"
-                )))
-                .into_response()
+                ApiError(ScimError::unauthorized("the bearer token is invalid")).into_response()
             }
         };
     }
