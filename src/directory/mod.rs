@@ -147,21 +147,30 @@ impl Directory {
         }
     }
 
-    /// Attributes computed from other tables, unless the projection omits them.
-    async fn computed(
+    /// Attributes computed from other tables (a User's `groups`, a Group's
+    /// `members`) for a page of resources, in two queries at most, unless the
+    /// projection leaves them out. A page carries at most
+    /// `max_members_returned` members in all.
+    async fn computed_many(
         &self,
         ctx: &Ctx,
         kind: Kind,
-        stored: &StoredResource,
+        stored: &[StoredResource],
         projection: &Projection,
-    ) -> DirectoryResult<Vec<(String, Value)>> {
+    ) -> DirectoryResult<Vec<Vec<(String, Value)>>> {
         let rt = self.registry.resource_type(kind);
-        let mut out = Vec::new();
+        let mut out: Vec<Vec<(String, Value)>> = vec![Vec::new(); stored.len()];
         match kind {
             Kind::User => {
-                if !projection.omits(rt, "groups") {
-                    let groups = self.store.groups_of(&ctx.tenant, &stored.id).await?;
+                if projection.omits(rt, "groups") {
+                    return Ok(out);
+                }
+                let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+                let mut groups = self.store.groups_of_many(&ctx.tenant, &ids).await?;
+                for (slot, s) in out.iter_mut().zip(stored) {
                     let v: Vec<Value> = groups
+                        .remove(&s.id)
+                        .unwrap_or_default()
                         .into_iter()
                         .map(|g| {
                             json!({
@@ -172,16 +181,20 @@ impl Directory {
                             })
                         })
                         .collect();
-                    out.push(("groups".to_string(), Value::Array(v)));
+                    slot.push(("groups".to_string(), Value::Array(v)));
                 }
             }
             Kind::Group => {
-                if !projection.omits(rt, "members") {
-                    let members = self
-                        .store
-                        .members(stored.pk, self.config.max_members_returned)
-                        .await?;
+                if projection.omits(rt, "members") {
+                    return Ok(out);
+                }
+                let pks: Vec<i64> = stored.iter().map(|s| s.pk).collect();
+                let cap = self.config.max_members_returned;
+                let mut members = self.store.members_of_many(&pks, cap, cap).await?;
+                for (slot, s) in out.iter_mut().zip(stored) {
                     let v: Vec<Value> = members
+                        .remove(&s.pk)
+                        .unwrap_or_default()
                         .into_iter()
                         .map(|m| {
                             let mut o = Map::new();
@@ -202,32 +215,57 @@ impl Directory {
                             Value::Object(o)
                         })
                         .collect();
-                    out.push(("members".to_string(), Value::Array(v)));
+                    slot.push(("members".to_string(), Value::Array(v)));
                 }
             }
         }
         Ok(out)
     }
 
+    async fn resources(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        stored: Vec<StoredResource>,
+        projection: &Projection,
+    ) -> DirectoryResult<Vec<Resource>> {
+        let computed = self.computed_many(ctx, kind, &stored, projection).await?;
+        Ok(stored
+            .into_iter()
+            .zip(computed)
+            .map(|(mut stored, computed)| {
+                if kind == Kind::User {
+                    add_status(&mut stored.data);
+                }
+                Resource {
+                    kind,
+                    stored,
+                    computed,
+                }
+            })
+            .collect())
+    }
+
     async fn resource(
         &self,
         ctx: &Ctx,
         kind: Kind,
-        mut stored: StoredResource,
+        stored: StoredResource,
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
-        let computed = self.computed(ctx, kind, &stored, projection).await?;
-        if kind == Kind::User {
-            add_status(&mut stored.data);
-        }
-        Ok(Resource {
-            kind,
-            stored,
-            computed,
-        })
+        self.resources(ctx, kind, vec![stored], projection)
+            .await?
+            .pop()
+            .ok_or_else(|| DirectoryError::Internal("resource vanished".into()))
     }
 
-    pub async fn create(&self, ctx: &Ctx, kind: Kind, body: &Value) -> DirectoryResult<Resource> {
+    pub async fn create(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        body: &Value,
+        projection: &Projection,
+    ) -> DirectoryResult<Resource> {
         let rt = self.registry.resource_type(kind);
         let mut data = normalize(rt, body)?;
         let members = match kind {
@@ -257,8 +295,7 @@ impl Directory {
             .store
             .create(kind, &ctx.tenant, &id, &data, &members, &change)
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default())
-            .await
+        self.resource(ctx, kind, stored, projection).await
     }
 
     pub async fn get(
@@ -283,10 +320,7 @@ impl Directory {
         query: &ListQuery,
     ) -> DirectoryResult<(i64, Vec<Resource>)> {
         let (total, items) = self.store.list(kind, &ctx.tenant, query).await?;
-        let mut out = Vec::with_capacity(items.len());
-        for stored in items {
-            out.push(self.resource(ctx, kind, stored, &query.projection).await?);
-        }
+        let out = self.resources(ctx, kind, items, &query.projection).await?;
         Ok((total, out))
     }
 
@@ -298,6 +332,7 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
+        projection: &Projection,
     ) -> DirectoryResult<Resource> {
         let rt = self.registry.resource_type(kind);
         let mut data = normalize(rt, body)?;
@@ -335,8 +370,7 @@ impl Directory {
                 }))
             })
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default())
-            .await
+        self.resource(ctx, kind, stored, projection).await
     }
 
     /// PATCH (RFC 7644 §3.5.2).
@@ -347,6 +381,7 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
+        projection: &Projection,
     ) -> DirectoryResult<Resource> {
         let rt = self.registry.resource_type(kind);
         let ops = patch::parse_request(body)?;
@@ -397,8 +432,7 @@ impl Directory {
                 }))
             })
             .await?;
-        self.resource(ctx, kind, stored, &Projection::default())
-            .await
+        self.resource(ctx, kind, stored, projection).await
     }
 
     pub async fn delete(

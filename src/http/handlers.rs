@@ -212,7 +212,7 @@ async fn do_create(
     params: &RawListParams,
 ) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
-    let res = state.directory.create(ctx, kind, body).await?;
+    let res = state.directory.create(ctx, kind, body, &projection).await?;
     Ok(resource_response(
         state,
         ctx,
@@ -234,7 +234,14 @@ async fn do_replace(
     let projection = projection_only(state, kind, params)?;
     let res = state
         .directory
-        .replace(ctx, kind, id, body, if_match(headers).as_deref())
+        .replace(
+            ctx,
+            kind,
+            id,
+            body,
+            if_match(headers).as_deref(),
+            &projection,
+        )
         .await?;
     Ok(resource_response(
         state,
@@ -257,7 +264,14 @@ async fn do_patch(
     let projection = projection_only(state, kind, params)?;
     let res = state
         .directory
-        .patch(ctx, kind, id, body, if_match(headers).as_deref())
+        .patch(
+            ctx,
+            kind,
+            id,
+            body,
+            if_match(headers).as_deref(),
+            &projection,
+        )
         .await?;
     Ok(resource_response(
         state,

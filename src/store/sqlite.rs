@@ -22,9 +22,6 @@ use crate::scim::schema::Kind;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Maximum nesting followed when computing indirect group membership.
-const MAX_GROUP_DEPTH: i64 = 32;
-
 #[derive(Clone)]
 pub struct Store {
     write: SqlitePool,
@@ -314,55 +311,107 @@ impl Store {
 
     /// Members of a group, at most `limit`.
     pub async fn members(&self, group_pk: i64, limit: i64) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(
-            "SELECT m.member_id, m.member_type, m.display
-             FROM memberships m
-             WHERE m.group_pk = ? ORDER BY m.member_id LIMIT ?",
-        )
-        .bind(group_pk)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Member {
-                    id: r.try_get("member_id")?,
-                    kind: r.try_get("member_type")?,
-                    display: r.try_get("display")?,
-                })
-            })
-            .collect()
+        Ok(self
+            .members_of_many(&[group_pk], limit, limit)
+            .await?
+            .remove(&group_pk)
+            .unwrap_or_default())
+    }
+
+    /// Members of several groups in one query: at most `per_group` each and
+    /// `total` in all.
+    pub async fn members_of_many(
+        &self,
+        group_pks: &[i64],
+        per_group: i64,
+        total: i64,
+    ) -> StoreResult<std::collections::HashMap<i64, Vec<Member>>> {
+        let mut out: std::collections::HashMap<i64, Vec<Member>> = std::collections::HashMap::new();
+        if group_pks.is_empty() || total <= 0 || per_group <= 0 {
+            return Ok(out);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT group_pk, member_id, member_type, display FROM (
+               SELECT m.group_pk, m.member_id, m.member_type, m.display,
+                      ROW_NUMBER() OVER (PARTITION BY m.group_pk ORDER BY m.member_id) AS n
+               FROM memberships m WHERE m.group_pk IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for pk in group_pks {
+            sep.push_bind(*pk);
+        }
+        qb.push(")) WHERE n <= ");
+        qb.push_bind(per_group);
+        qb.push(" ORDER BY group_pk, member_id LIMIT ");
+        qb.push_bind(total);
+        let rows = qb.build().fetch_all(&self.read).await?;
+        for r in &rows {
+            out.entry(r.try_get("group_pk")?).or_default().push(Member {
+                id: r.try_get("member_id")?,
+                kind: r.try_get("member_type")?,
+                display: r.try_get("display")?,
+            });
+        }
+        Ok(out)
     }
 
     /// Groups a user or group belongs to, directly and through nesting.
     pub async fn groups_of(&self, tenant: &Tenant, member_id: &str) -> StoreResult<Vec<GroupRef>> {
-        let rows = sqlx::query(
-            "WITH RECURSIVE anc(pk, depth) AS (
-                SELECT group_pk, 0 FROM memberships WHERE tenant_id = ?1 AND member_id = ?2
+        Ok(self
+            .groups_of_many(tenant, &[member_id.to_string()])
+            .await?
+            .remove(member_id)
+            .unwrap_or_default())
+    }
+
+    /// Groups of several members in one recursive query. The recursion
+    /// deduplicates on (member, group), so it ends on cycles by itself.
+    pub async fn groups_of_many(
+        &self,
+        tenant: &Tenant,
+        member_ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Vec<GroupRef>>> {
+        let mut out: std::collections::HashMap<String, Vec<GroupRef>> =
+            std::collections::HashMap::new();
+        if member_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "WITH RECURSIVE anc(origin, pk) AS (
+                SELECT member_id, group_pk FROM memberships WHERE tenant_id = ",
+        );
+        qb.push_bind(tenant.id);
+        qb.push(" AND member_id IN (");
+        let mut sep = qb.separated(", ");
+        for id in member_ids {
+            sep.push_bind(id.clone());
+        }
+        qb.push(
+            ")
                 UNION
-                SELECT m.group_pk, anc.depth + 1 FROM anc
-                  JOIN groups g ON g.pk = anc.pk
-                  JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = g.id
-                WHERE anc.depth < ?3
+                SELECT anc.origin, m.group_pk FROM anc
+                  JOIN groups g ON g.pk = anc.pk AND g.tenant_id = ",
+        );
+        qb.push_bind(tenant.id);
+        qb.push(" JOIN memberships m ON m.tenant_id = ");
+        qb.push_bind(tenant.id);
+        qb.push(
+            " AND m.member_id = g.id
              )
-             SELECT g.id, g.display_name, MIN(anc.depth) AS depth
+             SELECT anc.origin, g.id, g.display_name,
+                    EXISTS (SELECT 1 FROM memberships d WHERE d.group_pk = anc.pk AND d.member_id = anc.origin) AS direct
              FROM anc JOIN groups g ON g.pk = anc.pk
-             GROUP BY g.pk ORDER BY g.display_name_ci, g.id",
-        )
-        .bind(tenant.id)
-        .bind(member_id)
-        .bind(MAX_GROUP_DEPTH)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(GroupRef {
-                    id: r.try_get("id")?,
-                    display: r.try_get("display_name")?,
-                    direct: r.try_get::<i64, _>("depth")? == 0,
-                })
-            })
-            .collect()
+             ORDER BY anc.origin, g.display_name_ci, g.id",
+        );
+        let rows = qb.build().fetch_all(&self.read).await?;
+        for r in &rows {
+            out.entry(r.try_get("origin")?).or_default().push(GroupRef {
+                id: r.try_get("id")?,
+                display: r.try_get("display_name")?,
+                direct: r.try_get::<bool, _>("direct")?,
+            });
+        }
+        Ok(out)
     }
 
     // ---- writes --------------------------------------------------------------
@@ -463,6 +512,16 @@ impl Store {
         let Some(update) = f(&current).map_err(StoreError::Scim)? else {
             return Ok(current);
         };
+        let members_changed = if kind == Kind::Group {
+            apply_member_ops(&mut tx, tenant, current.pk, id, &update.member_ops).await?
+        } else {
+            0
+        };
+        if members_changed == 0 && update.data == current.data {
+            // Nothing changed (an IdP retry): no version bump, no audit row.
+            tx.rollback().await?;
+            return Ok(current);
+        }
         check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
         let now = datetime::format(update.change.at);
         let json = Value::Object(update.data.clone()).to_string();
@@ -505,7 +564,6 @@ impl Store {
                 .bind(current.pk)
                 .execute(&mut *tx)
                 .await?;
-                apply_member_ops(&mut tx, tenant, current.pk, id, &update.member_ops).await?;
             }
         }
         record(&mut tx, tenant, &update.change).await?;
@@ -539,6 +597,36 @@ impl Store {
                 )));
             }
         }
+        let change = change(&current);
+        // Groups that lose this member change too: new version, and an event.
+        let parents: Vec<String> = sqlx::query_scalar(
+            "UPDATE groups SET version = version + 1, last_modified = ?
+             WHERE pk IN (SELECT group_pk FROM memberships WHERE tenant_id = ? AND member_id = ?)
+             RETURNING id",
+        )
+        .bind(datetime::format(change.at))
+        .bind(tenant.id)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for parent in parents {
+            let event = Change {
+                at: change.at,
+                audit: super::AuditEntry {
+                    object_type: "Group".into(),
+                    object_id: Some(parent.clone()),
+                    action: "updated".into(),
+                    description: format!("member {id} removed: the {} was deleted", kind.name()),
+                    ..change.audit.clone()
+                },
+                event: super::Event {
+                    kind: "group.updated".into(),
+                    object_id: Some(parent.clone()),
+                    payload: serde_json::json!({"id": parent, "removedMember": id}),
+                },
+            };
+            record(&mut tx, tenant, &event).await?;
+        }
         sqlx::query("DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?")
             .bind(tenant.id)
             .bind(id)
@@ -548,7 +636,7 @@ impl Store {
             .bind(current.pk)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, tenant, &change(&current)).await?;
+        record(&mut tx, tenant, &change).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -792,52 +880,85 @@ async fn apply_member_ops(
     group_pk: i64,
     group_id: &str,
     ops: &[MemberOp],
-) -> StoreResult<()> {
+) -> StoreResult<u64> {
+    let mut changed = 0u64;
     for op in ops {
         match op {
             MemberOp::RemoveAll => {
-                sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
+                changed += sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
                     .bind(group_pk)
                     .execute(&mut *conn)
-                    .await?;
+                    .await?
+                    .rows_affected();
             }
             MemberOp::Remove(ids) => {
                 for id in ids {
-                    sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
-                        .bind(group_pk)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
+                    changed +=
+                        sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
+                            .bind(group_pk)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected();
                 }
             }
-            MemberOp::Add(refs) | MemberOp::Replace(refs) => {
-                if matches!(op, MemberOp::Replace(_)) {
-                    sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
+            MemberOp::Add(refs) => {
+                changed += add_members(conn, tenant, group_pk, group_id, refs).await?;
+            }
+            MemberOp::Replace(refs) => {
+                // Remove those not listed, add the new ones: an identical
+                // list changes nothing.
+                let current: Vec<String> =
+                    sqlx::query_scalar("SELECT member_id FROM memberships WHERE group_pk = ?")
                         .bind(group_pk)
-                        .execute(&mut *conn)
+                        .fetch_all(&mut *conn)
                         .await?;
+                let wanted: std::collections::HashSet<&str> =
+                    refs.iter().map(|m| m.value.as_str()).collect();
+                for id in current.iter().filter(|c| !wanted.contains(c.as_str())) {
+                    changed +=
+                        sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
+                            .bind(group_pk)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected();
                 }
-                for m in refs {
-                    let kind = member_kind(conn, tenant, m).await?;
-                    if kind == "Group" {
-                        check_no_cycle(conn, tenant, group_id, &m.value).await?;
-                    }
-                    sqlx::query(
-                        "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES (?, ?, ?, ?, ?)
-                         ON CONFLICT (group_pk, member_id) DO UPDATE SET display = COALESCE(excluded.display, memberships.display)",
-                    )
-                    .bind(group_pk)
-                    .bind(tenant.id)
-                    .bind(&m.value)
-                    .bind(kind)
-                    .bind(&m.display)
-                    .execute(&mut *conn)
-                    .await?;
-                }
+                changed += add_members(conn, tenant, group_pk, group_id, refs).await?;
             }
         }
     }
-    Ok(())
+    Ok(changed)
+}
+
+async fn add_members(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    group_pk: i64,
+    group_id: &str,
+    refs: &[MemberRef],
+) -> StoreResult<u64> {
+    let mut changed = 0;
+    for m in refs {
+        let kind = member_kind(conn, tenant, m).await?;
+        if kind == "Group" {
+            check_no_cycle(conn, tenant, group_id, &m.value).await?;
+        }
+        changed += sqlx::query(
+            "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (group_pk, member_id) DO UPDATE SET display = excluded.display
+             WHERE excluded.display IS NOT NULL AND excluded.display IS NOT memberships.display",
+        )
+        .bind(group_pk)
+        .bind(tenant.id)
+        .bind(&m.value)
+        .bind(kind)
+        .bind(&m.display)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(changed)
 }
 
 /// Adding `member` (a group) to `group` must not make a group its own member.
@@ -854,21 +975,19 @@ async fn check_no_cycle(
     }
     // Is `member` already an ancestor of `group`?
     let hit: Option<i64> = sqlx::query_scalar(
-        "WITH RECURSIVE anc(id, depth) AS (
-            SELECT g.id, 0 FROM memberships m JOIN groups g ON g.pk = m.group_pk
+        "WITH RECURSIVE anc(id) AS (
+            SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = ?1
               WHERE m.tenant_id = ?1 AND m.member_id = ?2
             UNION
-            SELECT g.id, anc.depth + 1 FROM anc
+            SELECT g.id FROM anc
               JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
-              JOIN groups g ON g.pk = m.group_pk
-            WHERE anc.depth < ?4
+              JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = ?1
          )
          SELECT 1 FROM anc WHERE id = ?3 LIMIT 1",
     )
     .bind(tenant.id)
     .bind(group_id)
     .bind(member)
-    .bind(MAX_GROUP_DEPTH)
     .fetch_optional(&mut *conn)
     .await?;
     if hit.is_some() {

@@ -214,3 +214,89 @@ async fn member_display_is_echoed_as_sent() {
         .await;
     assert_eq!(r.body["members"][0]["display"], "Alice A.");
 }
+
+#[tokio::test]
+async fn lists_carry_each_resources_own_members_and_groups() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let b = app.user("b").await;
+    let ga = app.group("GA", &[&a]).await;
+    let gb = app.group("GB", &[&a, &b]).await;
+    let nested = app.group("Nested", &[&ga]).await;
+    let r = app.get("/scim/v2/Groups?sortBy=displayName").await;
+    let res = r.body["Resources"].as_array().unwrap();
+    assert_eq!(member_ids(&res[0]), vec![a.clone()]);
+    let mut ab = vec![a.clone(), b.clone()];
+    ab.sort();
+    assert_eq!(member_ids(&res[1]), ab);
+    assert_eq!(member_ids(&res[2]), vec![ga.clone()]);
+    let r = app.get("/scim/v2/Users?sortBy=userName").await;
+    let users = r.body["Resources"].as_array().unwrap();
+    let groups_of = |u: &Value| {
+        let mut g: Vec<(String, String)> = u["groups"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        (
+                            x["value"].as_str().unwrap().to_string(),
+                            x["type"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        g.sort();
+        g
+    };
+    let mut expect_a = vec![
+        (ga.clone(), "direct".to_string()),
+        (gb.clone(), "direct".to_string()),
+        (nested.clone(), "indirect".to_string()),
+    ];
+    expect_a.sort();
+    assert_eq!(groups_of(&users[0]), expect_a);
+    assert_eq!(groups_of(&users[1]), vec![(gb, "direct".to_string())]);
+}
+
+#[tokio::test]
+async fn a_membership_patch_that_changes_nothing_keeps_the_version() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let g = app.group("G", &[&a]).await;
+    let before = app.audit_count().await;
+    let path = format!("/scim/v2/Groups/{g}");
+    for ops in [
+        json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+        json!([{"op": "remove", "path": "members[value eq \"00000000-0000-4000-8000-999999999999\"]"}]),
+        json!([{"op": "replace", "path": "members", "value": [{"value": a}]}]),
+    ] {
+        let r = app.patch(&path, &patch_body(ops.clone())).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["meta"]["version"], "W/\"1\"", "{ops}");
+    }
+    assert_eq!(app.audit_count().await, before);
+}
+
+#[tokio::test]
+async fn deleting_a_member_changes_its_groups_version_and_tells_the_host() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let g = app.group("G", &[&a]).await;
+    let path = format!("/scim/v2/Groups/{g}");
+    assert_eq!(app.get(&path).await.body["meta"]["version"], "W/\"1\"");
+    app.delete(&format!("/scim/v2/Users/{a}")).await;
+    let r = app.get(&path).await;
+    assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+    let events = app.store.events(&app.tenant).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "user.created",
+            "group.created",
+            "group.updated",
+            "user.deleted"
+        ]
+    );
+}
