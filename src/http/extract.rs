@@ -77,3 +77,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
         )))
     }
 }
+
+/// A path id; a malformed one (bad percent-encoding) is a SCIM 404, not
+/// axum's plain-text rejection.
+pub struct ScimPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(ScimPath(id)),
+            Err(_) => Err(ApiError(ScimError::not_found(
+                "no resource with that id (the id in the URL is malformed)",
+            ))),
+        }
+    }
+}

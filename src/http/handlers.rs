@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::extract::{ListParams, ScimJson};
+use super::extract::{ListParams, ScimJson, ScimPath};
 use super::{AppState, REQUEST_ID, SCIM_CONTENT_TYPE};
 use crate::directory::{Ctx, Resource};
 use crate::scim::etag;
@@ -128,11 +128,11 @@ fn resource_response(
     r
 }
 
+/// `If-Match`; a value that is not text can match no version (so 412).
 fn if_match(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 fn projection_only(state: &AppState, kind: Kind, params: &RawListParams) -> ApiResult<Projection> {
@@ -328,7 +328,7 @@ macro_rules! resource_handlers {
         pub async fn $get(
             State(s): State<AppState>,
             RequestCtx(ctx): RequestCtx,
-            Path(id): Path<String>,
+            ScimPath(id): ScimPath,
             ListParams(p): ListParams,
             headers: HeaderMap,
         ) -> ApiResult {
@@ -337,7 +337,7 @@ macro_rules! resource_handlers {
         pub async fn $replace(
             State(s): State<AppState>,
             RequestCtx(ctx): RequestCtx,
-            Path(id): Path<String>,
+            ScimPath(id): ScimPath,
             ListParams(p): ListParams,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
@@ -347,7 +347,7 @@ macro_rules! resource_handlers {
         pub async fn $patch(
             State(s): State<AppState>,
             RequestCtx(ctx): RequestCtx,
-            Path(id): Path<String>,
+            ScimPath(id): ScimPath,
             ListParams(p): ListParams,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
@@ -357,7 +357,7 @@ macro_rules! resource_handlers {
         pub async fn $delete(
             State(s): State<AppState>,
             RequestCtx(ctx): RequestCtx,
-            Path(id): Path<String>,
+            ScimPath(id): ScimPath,
             headers: HeaderMap,
         ) -> ApiResult {
             do_delete(&s, &ctx, $kind, &id, &headers).await
@@ -476,7 +476,7 @@ pub async fn resource_types(
 pub async fn resource_type(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath,
 ) -> ApiResult {
     let base = base_url(&s, &headers);
     let rt = s
@@ -509,7 +509,7 @@ pub async fn schemas(
 pub async fn schema(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath,
 ) -> ApiResult {
     let base = base_url(&s, &headers);
     let sc = s

@@ -180,7 +180,19 @@ fn routes(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// A bug must not drop the connection: answer a SCIM 500 and log it.
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "handler panicked");
+    error::scim_error_response(&ScimError::internal("internal server error"))
 }
 
 /// axum answers a known path with an unsupported method by a bare 405; give

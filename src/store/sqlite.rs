@@ -277,9 +277,11 @@ impl Store {
         tenant: &Tenant,
         query: &ListQuery,
     ) -> StoreResult<(i64, Vec<StoredResource>)> {
+        // Count and page read one snapshot, so totalResults matches the page.
+        let mut tx = self.read.begin().await?;
         let mut count_q = QueryBuilder::<Sqlite>::new("");
         self.push_select(&mut count_q, kind, tenant, query, "count(*)");
-        let total: i64 = count_q.build_query_scalar().fetch_one(&self.read).await?;
+        let total: i64 = count_q.build_query_scalar().fetch_one(&mut *tx).await?;
         if query.count == 0 || total < query.start_index {
             return Ok((total, vec![]));
         }
@@ -301,7 +303,8 @@ impl Store {
         qb.push_bind(query.count);
         qb.push(" OFFSET ");
         qb.push_bind(query.start_index - 1);
-        let rows = qb.build().fetch_all(&self.read).await?;
+        let rows = qb.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         let items = rows
             .iter()
             .map(row_to_resource)

@@ -338,3 +338,34 @@ async fn unknown_endpoints_and_methods() {
         .await
         .assert_error(501, None);
 }
+
+#[tokio::test]
+async fn malformed_ids_and_if_match_headers() {
+    let app = TestApp::new().await;
+    let id = app.user("m").await;
+    app.get("/scim/v2/Users/%FF%FE")
+        .await
+        .assert_error(404, None);
+    app.delete("/scim/v2/Groups/%C0")
+        .await
+        .assert_error(404, None);
+    let mut req = app.request(
+        Method::PATCH,
+        &format!("/scim/v2/Users/{id}"),
+        Some(&patch_body(
+            json!([{"op": "add", "path": "title", "value": "x"}]),
+        )),
+        Some(&app.token),
+    );
+    req.headers_mut().insert(
+        "if-match",
+        axum::http::HeaderValue::from_bytes(b"W/\"\xff1\"").unwrap(),
+    );
+    app.send(req).await.assert_error(412, None);
+    assert!(app
+        .get(&format!("/scim/v2/Users/{id}"))
+        .await
+        .body
+        .get("title")
+        .is_none());
+}
