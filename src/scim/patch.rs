@@ -156,6 +156,7 @@ pub fn parse_member_refs(v: &Value) -> ScimResult<Vec<MemberRef>> {
         other => vec![other],
     };
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let obj = item.as_object().ok_or_else(|| {
             ScimError::invalid_value(format!(
@@ -202,7 +203,7 @@ pub fn parse_member_refs(v: &Value) -> ScimResult<Vec<MemberRef>> {
         }
         let value =
             value.ok_or_else(|| ScimError::invalid_value("a member needs a \"value\" id"))?;
-        if !out.iter().any(|m| m.value == value) {
+        if seen.insert(value.to_string()) {
             out.push(MemberRef {
                 value: value.to_string(),
                 kind,
@@ -581,8 +582,10 @@ fn set_attr(
                     if new_primary {
                         clear_primary(items);
                     }
+                    let mut seen: std::collections::HashSet<String> =
+                        items.iter().map(Value::to_string).collect();
                     for item in new_items {
-                        if !items.contains(&item) {
+                        if seen.insert(item.to_string()) {
                             items.push(item);
                         }
                     }
@@ -628,15 +631,8 @@ fn check_immutable(
 
 /// Drop exact duplicates, keeping the first of each.
 fn dedup(items: &mut Vec<Value>) {
-    let mut seen: Vec<Value> = Vec::with_capacity(items.len());
-    items.retain(|v| {
-        if seen.contains(v) {
-            false
-        } else {
-            seen.push(v.clone());
-            true
-        }
-    });
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.retain(|v| seen.insert(v.to_string()));
 }
 
 fn clear_primary(items: &mut [Value]) {
@@ -818,12 +814,13 @@ fn value_path_op(
         .filter(|(_, v)| eval_element(&cond, v))
         .map(|(i, _)| i)
         .collect();
+    let matched: std::collections::HashSet<usize> = matches.iter().copied().collect();
     match kind {
         OpKind::Remove => match sub {
             None => {
                 let mut idx = 0;
                 items.retain(|_| {
-                    let keep = !matches.contains(&idx);
+                    let keep = !matched.contains(&idx);
                     idx += 1;
                     keep
                 });

@@ -204,9 +204,11 @@ pub fn normalize_value(attr: &Attribute, value: &Value, path: &str) -> ScimResul
             other => vec![other],
         };
         let mut out = Vec::with_capacity(items.len());
+        // Identical values are kept once; hashing their text keeps this linear.
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for item in items {
             if let Some(v) = normalize_single(attr, item, path)? {
-                if !out.contains(&v) {
+                if seen.insert(v.to_string()) {
                     out.push(v);
                 }
             }
