@@ -46,6 +46,39 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write a tenant's audit log, oldest first, as JSON lines or CSV.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Only entries at or after this dateTime.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries before this dateTime.
+        #[arg(long)]
+        until: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -128,6 +161,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => token(command).await,
+        Command::Audit { command } => audit(command).await,
     }
 }
 
@@ -255,4 +289,71 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
             }
         }
     }
+}
+
+async fn audit(cmd: AuditCommand) -> Result<(), String> {
+    use rollcall::directory::audit as fmt;
+    use std::io::Write;
+    let AuditCommand::Export {
+        tenant,
+        format,
+        since,
+        until,
+        output,
+        db,
+    } = cmd;
+    let cfg = load_config(&db)?;
+    let store = Store::connect(&cfg.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let t = store
+        .find_tenant(&tenant)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant \"{tenant}\""))?;
+    let time = |v: Option<String>, name: &str| -> Result<Option<String>, String> {
+        v.map(|s| {
+            rollcall::scim::datetime::parse(&s)
+                .map(rollcall::scim::datetime::format)
+                .ok_or_else(|| format!("--{name} must be a dateTime such as 2026-01-31T00:00:00Z"))
+        })
+        .transpose()
+    };
+    let mut query = rollcall::store::AuditQuery {
+        limit: 1000,
+        since: time(since, "since")?,
+        until: time(until, "until")?,
+        ..Default::default()
+    };
+    let mut out: Box<dyn Write> = match &output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if let ExportFormat::Csv = format {
+        writeln!(out, "{}", fmt::csv_header()).map_err(|e| e.to_string())?;
+    }
+    let mut count = 0u64;
+    loop {
+        let page = store
+            .audit_page(&t, &query)
+            .await
+            .map_err(|e| e.to_string())?;
+        for entry in &page {
+            let line = match format {
+                ExportFormat::Jsonl => entry.to_string(),
+                ExportFormat::Csv => fmt::csv_row(entry),
+            };
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            count += 1;
+        }
+        match page.last().and_then(|e| e["id"].as_i64()) {
+            Some(last) if page.len() as i64 == query.limit => query.after = Some(last),
+            _ => break,
+        }
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    eprintln!("exported {count} audit entries of tenant \"{tenant}\"");
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The domain: users and groups of a tenant, their lifecycle, audit and
 //! events. Works in `scim` types, persists through `store`.
 
+pub mod audit;
 mod error;
 pub mod oauth;
 pub mod tokens;

@@ -1,6 +1,7 @@
 //! HTTP: axum routers, extractors, auth, and the error → response mapping.
 //! Handlers are thin: parse with `scim`, act with `directory`, render.
 
+mod admin;
 mod auth;
 mod error;
 mod extract;
@@ -163,6 +164,7 @@ fn routes(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()
         .nest("/scim/v2", scim)
+        .nest("/admin/v1", admin::routes(state.clone()))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))

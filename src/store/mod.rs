@@ -115,3 +115,31 @@ pub struct Update {
     pub member_ops: Vec<crate::scim::patch::MemberOp>,
     pub change: Change,
 }
+
+/// Filters and a cursor for reading the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only entries with an id above this cursor.
+    pub after: Option<i64>,
+    /// At most this many entries.
+    pub limit: i64,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub request_id: Option<String>,
+    /// Canonical dateTime text (inclusive).
+    pub since: Option<String>,
+    /// Canonical dateTime text (exclusive).
+    pub until: Option<String>,
+}
+
+/// One outbox event as a host polls it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub object_id: Option<String>,
+    pub payload: Value,
+}

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use super::sql::{push_frag, Compiler, SqliteDialect, USER_VALUE_ATTRS};
 use super::{
-    Change, GroupRef, Member, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update,
+    AuditQuery, Change, EventRecord, GroupRef, Member, StoreError, StoreResult, StoredResource,
+    Tenant, TokenRecord, Update,
 };
 use crate::scim::datetime;
 use crate::scim::list::ListQuery;
@@ -644,15 +645,53 @@ impl Store {
         Ok(())
     }
 
-    /// Audit rows of a tenant, oldest first (for tests and export).
+    /// Audit rows of a tenant, oldest first (all of them; tests use it).
     pub async fn audit_log(&self, tenant: &Tenant) -> StoreResult<Vec<Value>> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description
-             FROM audit_log WHERE tenant_id = ? ORDER BY id",
+        self.audit_page(
+            tenant,
+            &AuditQuery {
+                limit: i64::MAX,
+                ..Default::default()
+            },
         )
-        .bind(tenant.id)
-        .fetch_all(&self.read)
-        .await?;
+        .await
+    }
+
+    /// One page of a tenant's audit log, oldest first, after a cursor.
+    pub async fn audit_page(&self, tenant: &Tenant, q: &AuditQuery) -> StoreResult<Vec<Value>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description
+             FROM audit_log WHERE tenant_id = ",
+        );
+        qb.push_bind(tenant.id);
+        if let Some(after) = q.after {
+            qb.push(" AND id > ");
+            qb.push_bind(after);
+        }
+        let text_filters = [
+            ("actor", &q.actor),
+            ("action", &q.action),
+            ("object_type", &q.object_type),
+            ("object_id", &q.object_id),
+            ("request_id", &q.request_id),
+        ];
+        for (column, value) in text_filters {
+            if let Some(v) = value {
+                qb.push(format!(" AND {column} = "));
+                qb.push_bind(v.clone());
+            }
+        }
+        if let Some(since) = &q.since {
+            qb.push(" AND at >= ");
+            qb.push_bind(since.clone());
+        }
+        if let Some(until) = &q.until {
+            qb.push(" AND at < ");
+            qb.push_bind(until.clone());
+        }
+        qb.push(" ORDER BY id LIMIT ");
+        qb.push_bind(q.limit.max(0));
+        let rows = qb.build().fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
                 Ok(serde_json::json!({
@@ -676,21 +715,40 @@ impl Store {
         &self,
         tenant: &Tenant,
     ) -> StoreResult<Vec<(String, Option<String>, Value)>> {
+        Ok(self
+            .events_page(tenant, 0, i64::MAX)
+            .await?
+            .into_iter()
+            .map(|e| (e.kind, e.object_id, e.payload))
+            .collect())
+    }
+
+    /// Events after a cursor (the last id a host has seen), oldest first.
+    pub async fn events_page(
+        &self,
+        tenant: &Tenant,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
         let rows = sqlx::query(
-            "SELECT kind, object_id, payload FROM outbox WHERE tenant_id = ? ORDER BY id",
+            "SELECT id, at, kind, object_id, payload FROM outbox WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(tenant.id)
+        .bind(after)
+        .bind(limit.max(0))
         .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
-                Ok((
-                    r.try_get("kind")?,
-                    r.try_get("object_id")?,
-                    serde_json::from_str(&payload)
+                Ok(EventRecord {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    object_id: r.try_get("object_id")?,
+                    payload: serde_json::from_str(&payload)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ))
+                })
             })
             .collect()
     }

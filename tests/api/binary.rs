@@ -73,3 +73,72 @@ fn first_start_on_an_empty_database_prints_one_bootstrap_token() {
         second.startup
     );
 }
+
+#[test]
+fn audit_export_as_jsonl_and_csv() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let token = token(&db, "acme");
+    let server = Server::start(&db);
+    let auth = vec![
+        ("Authorization".to_string(), format!("Bearer {token}")),
+        (
+            "Content-Type".to_string(),
+            "application/scim+json".to_string(),
+        ),
+    ];
+    for name in ["a,comma", "plain"] {
+        let body = format!(
+            r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}"}}"#
+        );
+        assert_eq!(
+            request(&server.addr, "POST", "/scim/v2/Users", &auth, Some(&body)).status,
+            201
+        );
+    }
+    drop(server);
+    let run = |format: &str| {
+        let out = Command::new(crate::server::bin())
+            .args([
+                "audit",
+                "export",
+                "--tenant",
+                "acme",
+                "--format",
+                format,
+                "--database",
+                &db,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let jsonl = run("jsonl");
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["objectName"], "a,comma");
+    assert_eq!(lines[1]["action"], "created");
+    let csv = run("csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows[0],
+        "id,at,actor,source_ip,request_id,object_type,object_id,object_name,action,description"
+    );
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1].contains(",\"a,comma\",created,"), "{}", rows[1]);
+    assert!(rows[1].contains("token:test"));
+    let out = Command::new(crate::server::bin())
+        .args(["audit", "export", "--tenant", "nobody", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -2,6 +2,7 @@
 //! the real binary. One test binary keeps link time down.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod auth;
 mod bad_input;
 mod binary;
