@@ -145,6 +145,7 @@ impl Directory {
                 object_id: Some(id.to_string()),
                 payload,
             },
+            extra_events: Vec::new(),
         }
     }
 
@@ -360,10 +361,14 @@ impl Directory {
             json!({ "id": id, "name": name }),
         );
         let registry = self.registry.clone();
+        let id_owned = id.to_string();
         let stored = self
             .store
             .update(kind, &ctx.tenant, id, if_match, move |current| {
                 check_immutable_replace(&registry, kind, &current.data, &data)?;
+                let mut change = change;
+                change.extra_events =
+                    lifecycle_events(kind, id_owned.as_str(), &current.data, &data);
                 Ok(Some(Update {
                     data,
                     member_ops: members.map(MemberOp::Replace).into_iter().collect(),
@@ -427,6 +432,7 @@ impl Directory {
                             object_id: Some(current.id.clone()),
                             payload: json!({ "id": current.id, "name": name }),
                         },
+                        extra_events: lifecycle_events(kind, &current.id, &current.data, &data),
                     },
                     data,
                     member_ops,
@@ -463,6 +469,46 @@ impl Directory {
             .await?;
         Ok(())
     }
+}
+
+/// Lifecycle events a user change carries besides `user.updated`:
+/// `user.deactivated` / `user.reactivated` when `active` flips, and
+/// `user.role_changed` / `user.type_changed` when the access extension's
+/// role or type changes.
+fn lifecycle_events(
+    kind: Kind,
+    id: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Vec<Event> {
+    if kind != Kind::User {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let event = |kind: &str, payload: Value| Event {
+        kind: kind.to_string(),
+        object_id: Some(id.to_string()),
+        payload,
+    };
+    let active = |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool).unwrap_or(true);
+    match (active(old), active(new)) {
+        (true, false) => out.push(event("user.deactivated", json!({"id": id}))),
+        (false, true) => out.push(event("user.reactivated", json!({"id": id}))),
+        _ => {}
+    }
+    let access = |m: &Map<String, Value>, key: &str| {
+        m.get(URN_ACCESS)
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    for (key, name) in [("role", "user.role_changed"), ("type", "user.type_changed")] {
+        let (from, to) = (access(old, key), access(new, key));
+        if from != to {
+            out.push(event(name, json!({"id": id, "from": from, "to": to})));
+        }
+    }
+    out
 }
 
 /// The read-only status the access extension reports.

@@ -107,6 +107,8 @@ pub struct Change {
     pub at: OffsetDateTime,
     pub audit: AuditEntry,
     pub event: Event,
+    /// Further events of the same change (e.g. `user.deactivated`).
+    pub extra_events: Vec<Event>,
 }
 
 /// The result of computing an update inside a transaction.

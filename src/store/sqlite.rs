@@ -628,6 +628,7 @@ impl Store {
                     object_id: Some(parent.clone()),
                     payload: serde_json::json!({"id": parent, "removedMember": id}),
                 },
+                extra_events: Vec::new(),
             };
             record(&mut tx, tenant, &event).await?;
         }
@@ -1078,16 +1079,17 @@ async fn record(conn: &mut SqliteConnection, tenant: &Tenant, change: &Change) -
     .bind(&a.description)
     .execute(&mut *conn)
     .await?;
-    let e = &change.event;
-    sqlx::query(
-        "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.id)
-    .bind(&at)
-    .bind(&e.kind)
-    .bind(&e.object_id)
-    .bind(e.payload.to_string())
-    .execute(&mut *conn)
-    .await?;
+    for e in std::iter::once(&change.event).chain(&change.extra_events) {
+        sqlx::query(
+            "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(tenant.id)
+        .bind(&at)
+        .bind(&e.kind)
+        .bind(&e.object_id)
+        .bind(e.payload.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

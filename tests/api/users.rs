@@ -368,3 +368,59 @@ async fn a_patch_that_changes_nothing_keeps_the_version() {
     assert_eq!(r.body["meta"]["version"], "W/\"1\"");
     assert_eq!(app.audit_count().await, 1, "no audit row for a no-op");
 }
+
+#[tokio::test]
+async fn deactivation_reactivation_and_role_changes_emit_lifecycle_events() {
+    let app = TestApp::new().await;
+    let access = "urn:rollcall:scim:schemas:extension:access:2.0:User";
+    let id = app.user("life").await;
+    let path = format!("/scim/v2/Users/{id}");
+    app.patch(
+        &path,
+        &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await;
+    let r = app
+        .get(&format!(
+            "{path}?attributes={}",
+            enc(&format!("{access}:status"))
+        ))
+        .await;
+    assert_eq!(r.body[access]["status"], "disabled", "{}", r.text);
+    app.patch(
+        &path,
+        &patch_body(json!([{"op": "replace", "path": "active", "value": "True"}])),
+    )
+    .await;
+    app.put(
+        &path,
+        &json!({"schemas": [USER, access], "userName": "life", access: {"role": "admin"}}),
+    )
+    .await;
+    app.patch(
+        &path,
+        &patch_body(
+            json!([{"op": "replace", "path": format!("{access}:role"), "value": "member"}]),
+        ),
+    )
+    .await;
+    let events = app.store.events(&app.tenant).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.updated",
+            "user.reactivated",
+            "user.updated",
+            "user.role_changed",
+            "user.updated",
+            "user.role_changed",
+        ]
+    );
+    let last = &events.last().unwrap().2;
+    assert_eq!(last["from"], "admin");
+    assert_eq!(last["to"], "member");
+}
