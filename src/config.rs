@@ -28,6 +28,18 @@ pub struct Config {
     pub oauth: Vec<crate::directory::oauth::IssuerConfig>,
     /// At most one JWKS refresh per issuer in this many seconds.
     pub oauth_jwks_refresh_seconds: u64,
+    /// Per-tenant settings (`[tenants.<name>]`); tenants listed are created.
+    pub tenants: std::collections::BTreeMap<String, TenantConfig>,
+}
+
+/// Settings of one tenant.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Seats for users of type `user` (unset: unlimited).
+    pub max_users: Option<i64>,
+    /// Seats for users of type `viewer` (unset: unlimited).
+    pub max_viewers: Option<i64>,
 }
 
 impl Default for Config {
@@ -43,6 +55,7 @@ impl Default for Config {
             log_format: "text".into(),
             oauth: Vec::new(),
             oauth_jwks_refresh_seconds: 30,
+            tenants: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -155,6 +168,13 @@ impl Config {
                 ));
             }
         }
+        for (name, t) in &self.tenants {
+            if t.max_users.is_some_and(|m| m < 0) || t.max_viewers.is_some_and(|m| m < 0) {
+                return Err(ConfigError::Invalid(format!(
+                    "tenants.{name}: seat limits must be 0 or more"
+                )));
+            }
+        }
         if !self.oauth.is_empty() && self.oauth_jwks_refresh_seconds < 1 {
             return Err(ConfigError::Invalid(
                 "oauth_jwks_refresh_seconds must be at least 1".into(),
@@ -182,6 +202,19 @@ mod tests {
         let cfg = Config::load(Some(&path)).unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.max_members_returned, 10_000);
+    }
+
+    #[test]
+    fn tenant_seat_limits() {
+        let cfg: Config =
+            toml::from_str("[tenants.acme]\nmax_users = 100\nmax_viewers = 20\n[tenants.globex]\n")
+                .unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.tenants["acme"].max_users, Some(100));
+        assert_eq!(cfg.tenants["globex"], TenantConfig::default());
+        let bad: Config = toml::from_str("[tenants.acme]\nmax_users = -1\n").unwrap();
+        assert!(bad.validate().is_err());
+        assert!(toml::from_str::<Config>("[tenants.acme]\nseats = 1\n").is_err());
     }
 
     #[test]

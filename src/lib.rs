@@ -25,6 +25,12 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
     for o in &cfg.oauth {
         store.ensure_tenant(&o.tenant, now).await?;
     }
+    for (name, t) in &cfg.tenants {
+        let tenant = store.ensure_tenant(name, now).await?;
+        store
+            .set_seat_limits(&tenant, t.max_users, t.max_viewers)
+            .await?;
+    }
     let oauth = directory::oauth::OAuthVerifier::new(
         cfg.oauth.clone(),
         std::time::Duration::from_secs(cfg.oauth_jwks_refresh_seconds),

@@ -16,6 +16,9 @@ pub enum DirectoryError {
     PreconditionFailed(String),
     #[error("{0}")]
     InvalidReference(String),
+    /// The tenant's seat limit for this user type is reached.
+    #[error("{0}")]
+    SeatLimit(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -29,6 +32,7 @@ impl From<StoreError> for DirectoryError {
             StoreError::Uniqueness(m) => DirectoryError::Uniqueness(m),
             StoreError::PreconditionFailed(m) => DirectoryError::PreconditionFailed(m),
             StoreError::InvalidReference(m) => DirectoryError::InvalidReference(m),
+            StoreError::SeatLimit(m) => DirectoryError::SeatLimit(m),
             StoreError::Scim(e) => DirectoryError::Protocol(e),
             other => DirectoryError::Internal(other.to_string()),
         }
@@ -44,6 +48,7 @@ impl DirectoryError {
             DirectoryError::Uniqueness(m) => ScimError::uniqueness(m.clone()),
             DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
             DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
+            DirectoryError::SeatLimit(m) => ScimError::new(403, None, m.clone()),
             DirectoryError::Internal(_) => ScimError::internal("internal server error"),
         }
     }

@@ -66,6 +66,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit))
         .route("/events", get(events))
+        .route("/seats", get(seats))
         .route_layer(middleware::from_fn_with_state(state, auth::require_token))
         .fallback(not_found)
 }
@@ -235,5 +236,26 @@ async fn events(
     Ok(json_response(
         StatusCode::OK,
         json!({"events": events, "next": next.to_string()}),
+    ))
+}
+
+/// `GET /admin/v1/seats`: seats in use and limits, users and viewers apart.
+async fn seats(
+    State(state): State<AppState>,
+    who: Option<axum::Extension<Principal>>,
+) -> Result<Response, AdminError> {
+    let who = principal(who)?;
+    let ((users, max_users), (viewers, max_viewers)) = state
+        .directory
+        .store
+        .seat_usage(&who.tenant)
+        .await
+        .map_err(AdminError::internal)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "users": {"used": users, "limit": max_users},
+            "viewers": {"used": viewers, "limit": max_viewers},
+        }),
     ))
 }

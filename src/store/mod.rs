@@ -23,6 +23,8 @@ pub enum StoreError {
     PreconditionFailed(String),
     #[error("{0}")]
     InvalidReference(String),
+    #[error("{0}")]
+    SeatLimit(String),
     /// A protocol error raised while computing an update inside a transaction.
     #[error("{0}")]
     Scim(ScimError),

@@ -176,6 +176,42 @@ impl Store {
         Ok(true)
     }
 
+    /// Set a tenant's seat limits (None: unlimited).
+    pub async fn set_seat_limits(
+        &self,
+        tenant: &Tenant,
+        users: Option<i64>,
+        viewers: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET max_users = ?, max_viewers = ? WHERE id = ?")
+            .bind(users)
+            .bind(viewers)
+            .bind(tenant.id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Seats in use and limits: ((users, max), (viewers, max)).
+    pub async fn seat_usage(
+        &self,
+        tenant: &Tenant,
+    ) -> StoreResult<((i64, Option<i64>), (i64, Option<i64>))> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'user') AS users,
+                    (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'viewer') AS viewers,
+                    t.max_users, t.max_viewers
+             FROM tenants t WHERE t.id = ?",
+        )
+        .bind(tenant.id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok((
+            (row.try_get("users")?, row.try_get("max_users")?),
+            (row.try_get("viewers")?, row.try_get("max_viewers")?),
+        ))
+    }
+
     pub async fn insert_token(&self, tenant: &Tenant, token: &TokenRecord) -> StoreResult<()> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         insert_token(&mut tx, tenant.id, token).await?;
@@ -432,14 +468,17 @@ impl Store {
     ) -> StoreResult<StoredResource> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         check_unique(&mut tx, kind, tenant, data, None).await?;
+        if kind == Kind::User {
+            check_seat(&mut tx, tenant, user_type(data)).await?;
+        }
         let now = datetime::format(change.at);
         let json = Value::Object(data.clone()).to_string();
         let pk: i64 = match kind {
             Kind::User => {
                 let (user_name, ci) = user_name(data);
                 sqlx::query_scalar(
-                    "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, data, version, created, last_modified)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
+                    "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, data, version, created, last_modified)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
                 )
                 .bind(tenant.id)
                 .bind(id)
@@ -447,6 +486,7 @@ impl Store {
                 .bind(ci)
                 .bind(external_id(data))
                 .bind(active(data))
+                .bind(user_type(data))
                 .bind(&json)
                 .bind(&now)
                 .bind(&now)
@@ -527,6 +567,9 @@ impl Store {
             return Ok(current);
         }
         check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
+        if kind == Kind::User && user_type(&update.data) != user_type(&current.data) {
+            check_seat(&mut tx, tenant, user_type(&update.data)).await?;
+        }
         let now = datetime::format(update.change.at);
         let json = Value::Object(update.data.clone()).to_string();
         let version = current.version + 1;
@@ -534,13 +577,14 @@ impl Store {
             Kind::User => {
                 let (user_name, ci) = user_name(&update.data);
                 sqlx::query(
-                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, data = ?, version = ?, last_modified = ?
+                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, user_type = ?, data = ?, version = ?, last_modified = ?
                      WHERE pk = ?",
                 )
                 .bind(user_name)
                 .bind(ci)
                 .bind(external_id(&update.data))
                 .bind(active(&update.data))
+                .bind(user_type(&update.data))
                 .bind(&json)
                 .bind(version)
                 .bind(&now)
@@ -824,6 +868,49 @@ fn display_name(data: &Map<String, Value>) -> (String, String) {
 
 fn external_id(data: &Map<String, Value>) -> Option<String> {
     str_at(data, "externalId").map(str::to_string)
+}
+
+/// `viewer` when the access extension says so, else `user`.
+pub fn user_type(data: &Map<String, Value>) -> &'static str {
+    let t = data
+        .get(crate::scim::schema::URN_ACCESS)
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str);
+    match t {
+        Some(t) if t.eq_ignore_ascii_case("viewer") => "viewer",
+        _ => "user",
+    }
+}
+
+/// Refuse one more seat of `ty` when the tenant's limit is reached.
+/// Disabled users hold their seat; deleted ones do not exist any more.
+async fn check_seat(conn: &mut SqliteConnection, tenant: &Tenant, ty: &str) -> StoreResult<()> {
+    let column = if ty == "viewer" {
+        "max_viewers"
+    } else {
+        "max_users"
+    };
+    let limit: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT {column} FROM tenants WHERE id = ?"))
+            .bind(tenant.id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let used: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = ? AND user_type = ?")
+            .bind(tenant.id)
+            .bind(ty)
+            .fetch_one(&mut *conn)
+            .await?;
+    if used >= limit {
+        return Err(StoreError::SeatLimit(format!(
+            "no {ty} seat left: {used} of {limit} in use; raise the tenant's limit or remove a {ty}"
+        )));
+    }
+    Ok(())
 }
 
 fn active(data: &Map<String, Value>) -> bool {

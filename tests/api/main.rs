@@ -15,6 +15,7 @@ mod patch;
 mod quirks;
 mod replay;
 mod robustness;
+mod seats;
 mod server;
 mod support;
 mod tenancy;
