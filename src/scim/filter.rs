@@ -200,6 +200,14 @@ fn resolve_top<'a>(
         Container::Top => None,
         Container::Extension(s) => Some(s.id.clone()),
     };
+    if attr.name == "meta" && sub.is_some_and(|s| s.name == "version" || s.name == "location") {
+        // Derived at render time, not stored: a filter on them could only
+        // ever match nothing, so say so.
+        return Err(ScimError::invalid_filter(format!(
+            "'{}' is not filterable; filter on id or meta.lastModified",
+            display_path(path)
+        )));
+    }
     if attr.multi_valued {
         if !attr.is_complex() {
             return Err(ScimError::invalid_filter(format!(

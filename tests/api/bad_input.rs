@@ -99,6 +99,8 @@ async fn broken_filters_are_invalid_filter() {
         r#"emails[type eq "work" and emails[value pr]]"#,
         r#"meta.lastModified gt "9999-12-31T23:59:59-01:00""#,
         r#"meta.created lt "not a date""#,
+        r#"meta.version eq "W/\"1\"""#,
+        r#"meta.location pr"#,
         deep.as_str(),
     ] {
         let r = app.get(&format!("/scim/v2/Users?filter={}", enc(f))).await;
