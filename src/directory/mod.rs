@@ -396,9 +396,9 @@ impl Directory {
             Kind::User => (vec![], ops),
         };
         let registry = self.registry.clone();
-        let now = self.clock.now();
-        let ctx2 = ctx.clone();
         let summary = summarize(&ops, &member_ops);
+        // Name and description are filled in once the patched state is known.
+        let mut change = self.change(ctx, kind, id, None, "updated", String::new(), Value::Null);
         let stored = self
             .store
             .update(kind, &ctx.tenant, id, if_match, move |current| {
@@ -410,30 +410,16 @@ impl Directory {
                     return Ok(None);
                 }
                 let name = display_of(kind, &data);
+                change.audit.description = format!(
+                    "{} \"{}\" patched: {summary}",
+                    kind.name(),
+                    name.clone().unwrap_or_default()
+                );
+                change.audit.object_name = name.clone();
+                change.event.payload = json!({ "id": current.id, "name": name });
+                change.extra_events = lifecycle_events(kind, &current.id, &current.data, &data);
                 Ok(Some(Update {
-                    change: Change {
-                        at: now,
-                        audit: AuditEntry {
-                            actor: ctx2.actor.clone(),
-                            source_ip: ctx2.source_ip.clone(),
-                            request_id: ctx2.request_id.clone(),
-                            object_type: kind.name().to_string(),
-                            object_id: Some(current.id.clone()),
-                            object_name: name.clone(),
-                            action: "updated".into(),
-                            description: format!(
-                                "{} \"{}\" patched: {summary}",
-                                kind.name(),
-                                name.clone().unwrap_or_default()
-                            ),
-                        },
-                        event: Event {
-                            kind: format!("{}.updated", kind_word(kind)),
-                            object_id: Some(current.id.clone()),
-                            payload: json!({ "id": current.id, "name": name }),
-                        },
-                        extra_events: lifecycle_events(kind, &current.id, &current.data, &data),
-                    },
+                    change,
                     data,
                     member_ops,
                 }))
