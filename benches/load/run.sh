@@ -17,10 +17,11 @@
 #   PEER_VERSION=0.8.3        pinned scim2-server version
 #   PEER_VENV=/tmp/scim2server-venv-$PEER_VERSION
 #   RC_PORT=18181 PEER_PORT=18080
+#   RUST_LOG                  passed through to Rollcall (default: its own, info = one log line per request)
 #   OTHER_CPU_WARN=0.25       note runs where other processes used more cores than this
 #   WRK_ATTEMPTS=3            repeat a wrk run (up to this many times in all) when other load exceeded OTHER_CPU_WARN
 #   QUIET_WAIT=300            before each wrk run, wait up to this long for other load to drop below it
-#   RESULTS=benches/load/results-YYYY-MM-DD.md
+#   RESULTS=benches/load/results-YYYY-MM-DD-HHMM.md
 #
 # Exit status: 0 if every run was clean, 3 if a run was flagged (errors or a
 # capped seeding), 1 on a failure to set up.
@@ -44,7 +45,7 @@ PEER_PORT="${PEER_PORT:-18080}"
 OTHER_CPU_WARN="${OTHER_CPU_WARN:-0.25}"
 QUIET_WAIT="${QUIET_WAIT:-300}"
 WRK_ATTEMPTS="${WRK_ATTEMPTS:-3}"
-RESULTS="${RESULTS:-$HERE/results-$(date +%F).md}"
+RESULTS="${RESULTS:-$HERE/results-$(date +%F-%H%M).md}"
 HOST=127.0.0.1
 BASE_PATH=/scim/v2
 PEER_TOKEN=bench-secret-token
@@ -302,14 +303,14 @@ done
   echo "## Machine"
   echo
   echo "- nproc: $(nproc); CPU: $CPU_MODEL; memory: $MEM_TOTAL; kernel: $(uname -r)"
-  echo "- $RUSTC; $RC_V (git $GIT_REV); binary: \`$RC_BIN\`"
+  echo "- $RUSTC; $RC_V; binary: \`$RC_BIN\`${ROLLCALL_BIN:+ (prebuilt: given by ROLLCALL_BIN)}; source tree when the report was written: git $GIT_REV"
   echo "- scim2-server $PEER_VERSION on $PEER_PY_V; seeder on $PY_V; $WRK_V"
   echo "- **wrk, the seeder and the server under test share the same $(nproc) cores.** One server runs at a time."
   echo
   echo "## Commands"
   echo
   echo '```'
-  echo "SIZES=\"$SIZES\" DURATION=$DURATION WRK_THREADS=$WRK_THREADS WRK_CONNS=$WRK_CONNS benches/load/run.sh"
+  echo "${RUST_LOG:+RUST_LOG=$RUST_LOG }${ROLLCALL_BIN:+ROLLCALL_BIN=$ROLLCALL_BIN }SIZES=\"$SIZES\" DURATION=$DURATION WRK_THREADS=$WRK_THREADS WRK_CONNS=$WRK_CONNS SEED_CONCURRENCY=$SEED_CONCURRENCY benches/load/run.sh"
   echo "# per server and size, on a fresh server (Rollcall: empty SQLite file in a temp dir; peer: new process):"
   echo "rollcall token create --tenant bench --database sqlite://DIR/rollcall.db"
   echo "rollcall serve --listen $HOST:$RC_PORT --database sqlite://DIR/rollcall.db"
