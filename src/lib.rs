@@ -73,11 +73,7 @@ pub fn build_state(
             config: directory,
         }),
         http: Arc::new(http),
-        oauth: Arc::new(empty_verifier()),
+        oauth: Arc::new(directory::oauth::OAuthVerifier::empty()),
         metrics: Arc::new(http::metrics::Metrics::default()),
     }
-}
-
-fn empty_verifier() -> directory::oauth::OAuthVerifier {
-    directory::oauth::OAuthVerifier::empty()
 }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 pub use error::{DirectoryError, DirectoryResult};
 
 use crate::scim::list::ListQuery;
-use crate::scim::patch::{self, MemberOp, MemberRef, OpKind};
+use crate::scim::patch::{self, MemberOp, OpKind};
 use crate::scim::projection::Projection;
 use crate::scim::resource::normalize;
 use crate::scim::schema::{Kind, Mutability, Registry, URN_ACCESS};
@@ -583,15 +583,4 @@ fn summarize(ops: &[patch::PatchOp], member_ops: &[MemberOp]) -> String {
         });
     }
     parts.join("; ")
-}
-
-/// Used by tests and the CLI.
-pub fn member_refs(ids: &[&str]) -> Vec<MemberRef> {
-    ids.iter()
-        .map(|v| MemberRef {
-            value: (*v).to_string(),
-            kind: None,
-            display: None,
-        })
-        .collect()
 }

@@ -222,57 +222,37 @@ async fn do_create(
     ))
 }
 
-async fn do_replace(
-    state: &AppState,
-    ctx: &Ctx,
-    kind: Kind,
-    id: &str,
-    body: &Value,
-    headers: &HeaderMap,
-    params: &RawListParams,
-) -> ApiResult {
-    let projection = projection_only(state, kind, params)?;
-    let res = state
-        .directory
-        .replace(
-            ctx,
-            kind,
-            id,
-            body,
-            if_match(headers).as_deref(),
-            &projection,
-        )
-        .await?;
-    Ok(resource_response(
-        state,
-        ctx,
-        &res,
-        StatusCode::OK,
-        &projection,
-    ))
+/// PUT or PATCH of one resource.
+#[derive(Clone, Copy)]
+enum Write {
+    Replace,
+    Patch,
 }
 
-async fn do_patch(
+#[allow(clippy::too_many_arguments)]
+async fn do_write(
     state: &AppState,
     ctx: &Ctx,
     kind: Kind,
+    write: Write,
     id: &str,
     body: &Value,
     headers: &HeaderMap,
     params: &RawListParams,
 ) -> ApiResult {
     let projection = projection_only(state, kind, params)?;
-    let res = state
-        .directory
-        .patch(
-            ctx,
-            kind,
-            id,
-            body,
-            if_match(headers).as_deref(),
-            &projection,
-        )
-        .await?;
+    let tag = if_match(headers);
+    let dir = &state.directory;
+    let res = match write {
+        Write::Replace => {
+            dir.replace(ctx, kind, id, body, tag.as_deref(), &projection)
+                .await?
+        }
+        Write::Patch => {
+            dir.patch(ctx, kind, id, body, tag.as_deref(), &projection)
+                .await?
+        }
+    };
     Ok(resource_response(
         state,
         ctx,
@@ -342,7 +322,7 @@ macro_rules! resource_handlers {
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> ApiResult {
-            do_replace(&s, &ctx, $kind, &id, &body, &headers, &p).await
+            do_write(&s, &ctx, $kind, Write::Replace, &id, &body, &headers, &p).await
         }
         pub async fn $patch(
             State(s): State<AppState>,
@@ -352,7 +332,7 @@ macro_rules! resource_handlers {
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> ApiResult {
-            do_patch(&s, &ctx, $kind, &id, &body, &headers, &p).await
+            do_write(&s, &ctx, $kind, Write::Patch, &id, &body, &headers, &p).await
         }
         pub async fn $delete(
             State(s): State<AppState>,
@@ -414,21 +394,14 @@ pub async fn search_all(
     let mut skip = start - 1;
     let mut want = count;
     for (kind, mut q) in queries {
-        // Count this type's matches, then take what falls into the window.
-        q.start_index = 1;
-        q.count = 0;
-        let (n, _) = s.directory.list(&ctx, kind, &q).await?;
+        // One query per type: its total, and what falls into the window.
+        q.start_index = skip + 1;
+        q.count = want;
+        let (n, items) = s.directory.list(&ctx, kind, &q).await?;
         total += n;
-        if want > 0 && skip < n {
-            q.start_index = skip + 1;
-            q.count = want;
-            let (_, items) = s.directory.list(&ctx, kind, &q).await?;
-            want -= items.len() as i64;
-            resources.extend(items.iter().map(|r| render(&s, &ctx, r, &q.projection)));
-            skip = 0;
-        } else {
-            skip = (skip - n).max(0);
-        }
+        want -= items.len() as i64;
+        resources.extend(items.iter().map(|r| render(&s, &ctx, r, &q.projection)));
+        skip = (skip - n).max(0);
     }
     Ok(scim(StatusCode::OK, list_response(total, start, resources)))
 }

@@ -92,11 +92,11 @@ pub fn resolve_filter(registry: &Registry, rt: &ResourceType, f: &Filter) -> Sci
             }
             match resolve_top(registry, rt, path)? {
                 Target::Scalar(field) => Ok(Cond::Present(field)),
-                Target::Multi(attr, def, sub) => match sub {
+                Target::Multi(attr, _, sub) => match sub {
                     None => Ok(Cond::Any { attr, cond: None }),
                     Some(s) => Ok(Cond::Any {
                         attr,
-                        cond: Some(Box::new(Cond::Present(elem_field(def, s)))),
+                        cond: Some(Box::new(Cond::Present(elem_field(s)))),
                     }),
                 },
             }
@@ -117,7 +117,7 @@ pub fn resolve_filter(registry: &Registry, rt: &ResourceType, f: &Filter) -> Sci
                             ))
                         })?,
                     };
-                    let inner = compare(elem_field(def, sub), *op, value)?;
+                    let inner = compare(elem_field(sub), *op, value)?;
                     Ok(Cond::Any {
                         attr,
                         cond: Some(Box::new(inner)),
@@ -266,7 +266,7 @@ fn resolve_multi<'a>(
     }
 }
 
-fn elem_field(_def: &Attribute, sub: &Attribute) -> Field {
+fn elem_field(sub: &Attribute) -> Field {
     Field {
         extension: None,
         attr: sub.name.clone(),
@@ -290,9 +290,9 @@ pub fn resolve_element_filter(def: &Attribute, f: &Filter) -> ScimResult<Cond> {
             Box::new(resolve_element_filter(def, b)?),
         )),
         Filter::Not(a) => Ok(Cond::Not(Box::new(resolve_element_filter(def, a)?))),
-        Filter::Present(p) => Ok(Cond::Present(elem_field(def, element_sub(def, p)?))),
+        Filter::Present(p) => Ok(Cond::Present(elem_field(element_sub(def, p)?))),
         Filter::Compare { path, op, value } => {
-            compare(elem_field(def, element_sub(def, path)?), *op, value)
+            compare(elem_field(element_sub(def, path)?), *op, value)
         }
         Filter::ValuePath { path, .. } => Err(ScimError::invalid_filter(format!(
             "value filters cannot be nested ('{}[…]' inside '{}[…]')",

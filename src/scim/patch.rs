@@ -481,7 +481,7 @@ fn set_attr(
             e
         }
     })?;
-    let (container, attr, sub, common) = match resolved {
+    let (container, attr, sub) = match resolved {
         Resolved::Extension(schema) => {
             let obj = value.as_object().ok_or_else(|| {
                 ScimError::invalid_value(format!("'{}' must be an object", schema.id))
@@ -503,8 +503,8 @@ fn set_attr(
             container,
             attr,
             sub,
-            common,
-        } => (container, attr, sub, common),
+            ..
+        } => (container, attr, sub),
     };
     if attr.mutability == Mutability::ReadOnly
         || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
@@ -516,7 +516,6 @@ fn set_attr(
         }
         return writable(sub.unwrap_or(attr), path);
     }
-    let _ = common;
     let target = container_mut(res, container)?;
     let label = display_path(path);
     match sub {

@@ -260,16 +260,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> StoreResult<Option<StoredResource>> {
-        let sql = format!(
-            "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
-            table(kind)
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(tenant.id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(row_to_resource).transpose()
+        fetch_resource(&self.read, kind, tenant, id).await
     }
 
     fn push_select(
@@ -544,15 +535,7 @@ impl Store {
         F: FnOnce(&StoredResource) -> Result<Option<Update>, crate::scim::ScimError> + Send,
     {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
-        if let Some(tag) = if_match {
-            if !crate::scim::etag::matches(tag, current.version) {
-                return Err(StoreError::PreconditionFailed(format!(
-                    "If-Match {tag} does not match the current version {}",
-                    crate::scim::etag::etag(current.version)
-                )));
-            }
-        }
+        let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let Some(update) = f(&current).map_err(StoreError::Scim)? else {
             return Ok(current);
         };
@@ -636,15 +619,7 @@ impl Store {
         change: impl FnOnce(&StoredResource) -> Change + Send,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let current = fetch_for_update(&mut tx, kind, tenant, id).await?;
-        if let Some(tag) = if_match {
-            if !crate::scim::etag::matches(tag, current.version) {
-                return Err(StoreError::PreconditionFailed(format!(
-                    "If-Match {tag} does not match the current version {}",
-                    crate::scim::etag::etag(current.version)
-                )));
-            }
-        }
+        let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let change = change(&current);
         // Groups that lose this member change too: new version, and an event.
         let parents: Vec<String> = sqlx::query_scalar(
@@ -831,12 +806,16 @@ async fn insert_token(
     Ok(())
 }
 
-async fn fetch_for_update(
-    conn: &mut SqliteConnection,
+/// One resource by id within a tenant, on a pool or inside a transaction.
+async fn fetch_resource<'e, E>(
+    executor: E,
     kind: Kind,
     tenant: &Tenant,
     id: &str,
-) -> StoreResult<StoredResource> {
+) -> StoreResult<Option<StoredResource>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
     let sql = format!(
         "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
         table(kind)
@@ -844,10 +823,31 @@ async fn fetch_for_update(
     let row = sqlx::query(&sql)
         .bind(id)
         .bind(tenant.id)
-        .fetch_optional(conn)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(row_to_resource).transpose()
+}
+
+/// The resource a write is about, and the `If-Match` check against it.
+async fn fetch_for_update(
+    conn: &mut SqliteConnection,
+    kind: Kind,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<&str>,
+) -> StoreResult<StoredResource> {
+    let current = fetch_resource(conn, kind, tenant, id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    row_to_resource(&row)
+    if let Some(tag) = if_match {
+        if !crate::scim::etag::matches(tag, current.version) {
+            return Err(StoreError::PreconditionFailed(format!(
+                "If-Match {tag} does not match the current version {}",
+                crate::scim::etag::etag(current.version)
+            )));
+        }
+    }
+    Ok(current)
 }
 
 fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
