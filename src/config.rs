@@ -30,6 +30,14 @@ pub struct Config {
     pub oauth_jwks_refresh_seconds: u64,
     /// Per-tenant settings (`[tenants.<name>]`); tenants listed are created.
     pub tenants: std::collections::BTreeMap<String, TenantConfig>,
+    /// The plan catalog; among several group plans, the one listed last wins.
+    pub plans: Vec<String>,
+    /// Custom roles of every tenant (`[[roles]] name, rank`).
+    pub roles: Vec<crate::directory::access::RoleDef>,
+    /// Ordered role-mapping rules (`[[role_mapping]]`).
+    pub role_mapping: Vec<crate::directory::access::MappingRule>,
+    /// Ownership-transfer and event webhooks (`[hooks]`).
+    pub hooks: crate::directory::hooks::HooksConfig,
 }
 
 /// Settings of one tenant.
@@ -40,6 +48,25 @@ pub struct TenantConfig {
     pub max_users: Option<i64>,
     /// Seats for users of type `viewer` (unset: unlimited).
     pub max_viewers: Option<i64>,
+    /// Role of users nothing else gives a role (default `member`).
+    pub default_role: Option<String>,
+    /// Plan of users with no personal or group plan.
+    pub default_plan: Option<String>,
+    /// userNames that are super-admins whatever else says (how a tenant gets
+    /// its first super-admin).
+    #[serde(default)]
+    pub super_admins: Vec<String>,
+    /// Custom roles of this tenant.
+    #[serde(default)]
+    pub roles: Vec<crate::directory::access::RoleDef>,
+    /// Let admins change IdP-managed attributes (type, role, plan, active).
+    #[serde(default)]
+    pub allow_local_overrides: bool,
+    /// Who receives a deleted user's assets when neither a successor nor a
+    /// manager is named (userName or id).
+    pub fallback_owner: Option<String>,
+    /// Days a deleted user stays restorable before the purge (default 14).
+    pub retention_days: Option<i64>,
 }
 
 impl Default for Config {
@@ -56,6 +83,10 @@ impl Default for Config {
             oauth: Vec::new(),
             oauth_jwks_refresh_seconds: 30,
             tenants: std::collections::BTreeMap::new(),
+            plans: Vec::new(),
+            roles: Vec::new(),
+            role_mapping: Vec::new(),
+            hooks: crate::directory::hooks::HooksConfig::default(),
         }
     }
 }
@@ -113,7 +144,36 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The directory policy this configuration describes.
+    pub fn policy(&self) -> crate::directory::access::Policy {
+        crate::directory::access::Policy {
+            plans: self.plans.clone(),
+            roles: self.roles.clone(),
+            rules: self.role_mapping.clone(),
+            tenants: self
+                .tenants
+                .iter()
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        crate::directory::access::TenantAccess {
+                            default_role: t.default_role.clone(),
+                            default_plan: t.default_plan.clone(),
+                            super_admins: t.super_admins.clone(),
+                            roles: t.roles.clone(),
+                            allow_local_overrides: t.allow_local_overrides,
+                            fallback_owner: t.fallback_owner.clone(),
+                            retention_days: t.retention_days,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.policy().validate().map_err(ConfigError::Invalid)?;
+        self.hooks.validate().map_err(ConfigError::Invalid)?;
         if self.max_payload_size < 1024 {
             return Err(ConfigError::Invalid(
                 "max_payload_size must be at least 1024 bytes".into(),

@@ -50,6 +50,8 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
         },
         DirectoryConfig {
             max_members_returned: cfg.max_members_returned,
+            policy: Arc::new(cfg.policy()),
+            hooks: cfg.hooks.clone(),
         },
     );
     state.oauth = Arc::new(oauth);
@@ -66,7 +68,7 @@ pub fn build_state(
 ) -> AppState {
     AppState {
         directory: Arc::new(Directory {
-            store,
+            store: store.with_policy(directory.policy.clone()),
             registry: Arc::new(scim::schema::Registry::new()),
             clock,
             ids,

@@ -89,6 +89,10 @@ enum TokenCommand {
         tenant: String,
         #[arg(long, default_value = "default")]
         label: String,
+        /// Make it an admin credential acting as this user (userName or id):
+        /// the admin API then applies that user's role and guards.
+        #[arg(long)]
+        user: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -193,11 +197,14 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("rollcall listening on {addr}");
     tracing::info!(%addr, database = %cfg.database, "listening");
+    let worker = rollcall::directory::hooks::spawn_worker(state.directory.clone());
     let app = rollcall::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    worker.abort();
+    served
 }
 
 async fn shutdown_signal() {
@@ -225,7 +232,12 @@ async fn shutdown_signal() {
 async fn token(cmd: TokenCommand) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
     match cmd {
-        TokenCommand::Create { tenant, label, db } => {
+        TokenCommand::Create {
+            tenant,
+            label,
+            user,
+            db,
+        } => {
             let cfg = load_config(&db)?;
             cfg.validate().map_err(|e| e.to_string())?;
             let store = Store::connect(&cfg.database)
@@ -235,7 +247,16 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
                 .ensure_tenant(&tenant, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (token, record) = tokens::generate(&t, &label, now);
+            let (token, mut record) = tokens::generate(&t, &label, now);
+            if let Some(u) = user {
+                let rec = store
+                    .user_record(&t, &u)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .filter(|r| r.deleted_at.is_none())
+                    .ok_or_else(|| format!("tenant \"{tenant}\" has no user \"{u}\""))?;
+                record.user_id = Some(rec.id);
+            }
             store
                 .insert_token(&t, &record)
                 .await

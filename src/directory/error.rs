@@ -19,6 +19,18 @@ pub enum DirectoryError {
     /// The tenant's seat limit for this user type is reached.
     #[error("{0}")]
     SeatLimit(String),
+    /// The change would leave the tenant without an active super-admin.
+    #[error("{0}")]
+    LastSuperAdmin(String),
+    /// A guard refused the change.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The user is not in a state that allows the change.
+    #[error("{0}")]
+    Conflict(String),
+    /// The admin request is malformed.
+    #[error("{0}")]
+    Invalid(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -34,6 +46,9 @@ impl From<StoreError> for DirectoryError {
             StoreError::InvalidReference(m) => DirectoryError::InvalidReference(m),
             StoreError::SeatLimit(m) => DirectoryError::SeatLimit(m),
             StoreError::Scim(e) => DirectoryError::Protocol(e),
+            StoreError::LastSuperAdmin(m) => DirectoryError::LastSuperAdmin(m),
+            StoreError::Forbidden(m) => DirectoryError::Forbidden(m),
+            StoreError::Conflict(m) => DirectoryError::Conflict(m),
             other => DirectoryError::Internal(other.to_string()),
         }
     }
@@ -49,6 +64,11 @@ impl DirectoryError {
             DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
             DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
             DirectoryError::SeatLimit(m) => ScimError::new(403, None, m.clone()),
+            DirectoryError::LastSuperAdmin(m) | DirectoryError::Conflict(m) => {
+                ScimError::new(409, None, m.clone())
+            }
+            DirectoryError::Forbidden(m) => ScimError::new(403, None, m.clone()),
+            DirectoryError::Invalid(m) => ScimError::invalid_value(m.clone()),
             DirectoryError::Internal(_) => ScimError::internal("internal server error"),
         }
     }

@@ -1,8 +1,11 @@
 //! The domain: users and groups of a tenant, their lifecycle, audit and
 //! events. Works in `scim` types, persists through `store`.
 
+pub mod access;
 pub mod audit;
 mod error;
+pub mod hooks;
+pub mod lifecycle;
 pub mod oauth;
 pub mod tokens;
 
@@ -54,6 +57,8 @@ impl IdGen for UuidGen {
 pub struct Ctx {
     pub tenant: Tenant,
     pub actor: String,
+    /// The admin user acting (admin credentials), if any.
+    pub actor_user_id: Option<String>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
     /// The SCIM base URL the client used (for `$ref` values).
@@ -69,16 +74,22 @@ pub struct Resource {
 }
 
 /// Directory settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DirectoryConfig {
     /// At most this many members are returned with a group.
     pub max_members_returned: i64,
+    /// Role catalog, plans, mapping rules and tenant settings.
+    pub policy: Arc<access::Policy>,
+    /// Outbound calls to the host platform.
+    pub hooks: hooks::HooksConfig,
 }
 
 impl Default for DirectoryConfig {
     fn default() -> Self {
         Self {
             max_members_returned: 10_000,
+            policy: Arc::new(access::Policy::default()),
+            hooks: hooks::HooksConfig::default(),
         }
     }
 }
@@ -132,6 +143,7 @@ impl Directory {
             at: self.clock.now(),
             audit: AuditEntry {
                 actor: ctx.actor.clone(),
+                actor_user_id: ctx.actor_user_id.clone(),
                 source_ip: ctx.source_ip.clone(),
                 request_id: ctx.request_id.clone(),
                 object_type: kind.name().to_string(),
@@ -237,7 +249,11 @@ impl Directory {
             .zip(computed)
             .map(|(mut stored, computed)| {
                 if kind == Kind::User {
-                    add_status(&mut stored.data);
+                    add_access(
+                        &mut stored.data,
+                        stored.status.as_deref(),
+                        stored.access.as_ref(),
+                    );
                 }
                 Resource {
                     kind,
@@ -435,6 +451,10 @@ impl Directory {
         id: &str,
         if_match: Option<&str>,
     ) -> DirectoryResult<()> {
+        if kind == Kind::User {
+            self.delete_user(ctx, id, if_match, None, false).await?;
+            return Ok(());
+        }
         self.store
             .delete(kind, &ctx.tenant, id, if_match, |current| {
                 let name = display_of(kind, &current.data);
@@ -458,9 +478,9 @@ impl Directory {
 }
 
 /// Lifecycle events a user change carries besides `user.updated`:
-/// `user.deactivated` / `user.reactivated` when `active` flips, and
-/// `user.role_changed` / `user.type_changed` when the access extension's
-/// role or type changes.
+/// `user.deactivated` / `user.reactivated` when `active` flips. (Changes of
+/// effective type, role and plan are reported by the store, which computes
+/// them.)
 fn lifecycle_events(
     kind: Kind,
     id: &str,
@@ -482,32 +502,38 @@ fn lifecycle_events(
         (false, true) => out.push(event("user.reactivated", json!({"id": id}))),
         _ => {}
     }
-    let access = |m: &Map<String, Value>, key: &str| {
-        m.get(URN_ACCESS)
-            .and_then(|a| a.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    for (key, name) in [("role", "user.role_changed"), ("type", "user.type_changed")] {
-        let (from, to) = (access(old, key), access(new, key));
-        if from != to {
-            out.push(event(name, json!({"id": id, "from": from, "to": to})));
-        }
-    }
     out
 }
 
-/// The read-only status the access extension reports.
-fn add_status(data: &mut Map<String, Value>) {
-    let active = data.get("active").and_then(Value::as_bool).unwrap_or(true);
+/// The read-only attributes the access extension reports: status and the
+/// effective type, role and plan with their sources.
+fn add_access(data: &mut Map<String, Value>, status: Option<&str>, access: Option<&Value>) {
     let ext = data
         .entry(URN_ACCESS.to_string())
         .or_insert_with(|| Value::Object(Map::new()));
     if let Some(o) = ext.as_object_mut() {
-        o.insert(
-            "status".into(),
-            Value::String(if active { "created" } else { "disabled" }.into()),
-        );
+        if let Some(s) = status {
+            o.insert("status".into(), Value::String(s.into()));
+        }
+        if let Some(a) = access {
+            for (key, eff, src) in [
+                ("type", "effectiveType", "typeSource"),
+                ("role", "effectiveRole", "roleSource"),
+                ("plan", "effectivePlan", "planSource"),
+            ] {
+                let part = &a[key];
+                if let Some(v) = part["value"].as_str() {
+                    o.insert(eff.into(), Value::String(v.into()));
+                }
+                if let Some(source) = part["source"].as_str() {
+                    let text = match part["rule"].as_str() {
+                        Some(rule) => format!("{source}: {rule}"),
+                        None => source.to_string(),
+                    };
+                    o.insert(src.into(), Value::String(text));
+                }
+            }
+        }
     }
     if let Some(Value::Array(schemas)) = data.get_mut("schemas") {
         if !schemas.iter().any(|s| s.as_str() == Some(URN_ACCESS)) {

@@ -33,6 +33,7 @@ pub fn generate(tenant: &Tenant, label: &str, now: time::OffsetDateTime) -> (Str
         secret_hash: hash(&token),
         created: datetime::format(now),
         revoked: None,
+        user_id: None,
     };
     (token, record)
 }

@@ -1,17 +1,27 @@
-//! The admin API (`/admin/v1`, JSON): the audit trail and the event feed a
-//! host platform can poll. Authenticated with the tenant's bearer token.
+//! The admin API (`/admin/v1`, JSON): users' lifecycle and access, the audit
+//! trail, the event feed a host platform can poll, seats. Reads take any
+//! tenant token; changes take admin credentials (a token bound to an admin
+//! user, `rollcall token create --user`), so the role guards apply. The
+//! host's sign-in reports take any tenant token.
 
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 
 use super::auth::{self, Principal};
 use super::AppState;
+use crate::directory::lifecycle::AccessChange;
+use crate::directory::{Ctx, DirectoryError};
 use crate::scim::datetime;
 use crate::store::AuditQuery;
 
@@ -44,6 +54,35 @@ impl AdminError {
     }
 }
 
+impl From<DirectoryError> for AdminError {
+    fn from(e: DirectoryError) -> Self {
+        let (status, code) = match &e {
+            DirectoryError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            DirectoryError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            DirectoryError::LastSuperAdmin(_) => (StatusCode::CONFLICT, "last_super_admin"),
+            DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            DirectoryError::Uniqueness(_) => (StatusCode::CONFLICT, "uniqueness"),
+            DirectoryError::SeatLimit(_) => (StatusCode::FORBIDDEN, "seat_limit"),
+            DirectoryError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            DirectoryError::Invalid(_) | DirectoryError::InvalidReference(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_value")
+            }
+            DirectoryError::Protocol(p) => (
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),
+                "invalid_value",
+            ),
+            DirectoryError::Internal(_) => return AdminError::internal(e),
+        };
+        AdminError {
+            status,
+            code,
+            detail: e.to_string(),
+        }
+    }
+}
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         json_response(
@@ -67,6 +106,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/events", get(events))
         .route("/seats", get(seats))
+        .route("/roles", get(roles))
+        .route("/transfers", get(transfers))
+        .route("/users/{id}", get(user_get).delete(user_delete))
+        .route("/users/{id}/access", get(access_get).patch(access_patch))
+        .route("/users/{id}/ban", post(ban))
+        .route("/users/{id}/unban", post(unban))
+        .route("/users/{id}/disable", post(disable))
+        .route("/users/{id}/enable", post(enable))
+        .route("/users/{id}/sign-in", post(sign_in))
+        .route("/users/{id}/transfer", post(transfer))
+        .route("/users/{id}/restore", post(restore))
+        .route("/users/{id}/purge", post(purge))
         .route_layer(middleware::from_fn_with_state(state, auth::require_token))
         .fallback(not_found)
 }
@@ -258,4 +309,219 @@ async fn seats(
             "viewers": {"used": viewers, "limit": max_viewers},
         }),
     ))
+}
+
+/// The caller as the directory sees it. Admin credentials act as their user.
+struct AdminCtx(Ctx);
+
+impl FromRequestParts<AppState> for AdminCtx {
+    type Rejection = AdminError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(
+            parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .map(axum::Extension),
+        )?;
+        let mut actor = p.actor.clone();
+        if let Some(uid) = &p.user_id {
+            if let Some(u) = state
+                .directory
+                .store
+                .user_record(&p.tenant, uid)
+                .await
+                .map_err(AdminError::internal)?
+            {
+                actor = format!("user:{} ({})", u.user_name, p.actor);
+            }
+        }
+        Ok(AdminCtx(Ctx {
+            tenant: p.tenant,
+            actor,
+            actor_user_id: p.user_id,
+            source_ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+            request_id: request_id(&parts.headers),
+            base_url: String::new(),
+        }))
+    }
+}
+
+fn request_id(h: &HeaderMap) -> Option<String> {
+    h.get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// A JSON body; an empty body reads as `{}`.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, AdminError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| AdminError {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_body",
+        detail: format!("the body is not valid JSON for this endpoint: {e}"),
+    })
+}
+
+fn ok(v: Value) -> Response {
+    json_response(StatusCode::OK, v)
+}
+
+/// `GET /admin/v1/roles`: the tenant's role catalog, lowest first.
+async fn roles(State(state): State<AppState>, AdminCtx(ctx): AdminCtx) -> Response {
+    let catalog = state.directory.config.policy.catalog(&ctx.tenant.name);
+    ok(json!({"roles": catalog.list(), "projectRoles": crate::directory::access::PROJECT_ROLES}))
+}
+
+/// `GET /admin/v1/transfers`: ownership transfers not yet acknowledged.
+async fn transfers(
+    State(state): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+) -> Result<Response, AdminError> {
+    let items = state
+        .directory
+        .store
+        .pending_transfers(&ctx.tenant)
+        .await
+        .map_err(AdminError::internal)?;
+    Ok(ok(json!({"items": items})))
+}
+
+async fn user_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.user_view(&ctx, &id).await?))
+}
+
+async fn access_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.access_view(&ctx, &id).await?))
+}
+
+async fn access_patch(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let change: AccessChange = body(&bytes)?;
+    Ok(ok(s.directory.set_access(&ctx, &id, change).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: Option<String>,
+}
+
+async fn ban(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let r: Reason = body(&bytes)?;
+    let reason = r
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "no reason given".into());
+    Ok(ok(s.directory.set_ban(&ctx, &id, Some(reason)).await?))
+}
+
+async fn unban(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.set_ban(&ctx, &id, None).await?))
+}
+
+async fn disable(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.set_enabled(&ctx, &id, false).await?))
+}
+
+async fn enable(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.set_enabled(&ctx, &id, true).await?))
+}
+
+async fn sign_in(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.sign_in(&ctx, &id).await?))
+}
+
+/// `DELETE /admin/v1/users/{id}?transfer_to=USER`
+async fn user_delete(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, AdminError> {
+    params.check_known(&["transfer_to"])?;
+    let to = params.get("transfer_to").map(str::to_string);
+    Ok(ok(s
+        .directory
+        .delete_user(&ctx, &id, None, to, true)
+        .await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Successor {
+    successor: String,
+}
+
+async fn transfer(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let b: Successor = body(&bytes)?;
+    Ok(ok(s
+        .directory
+        .name_successor(&ctx, &id, b.successor)
+        .await?))
+}
+
+async fn restore(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.restore(&ctx, &id).await?))
+}
+
+async fn purge(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    s.directory.purge(&ctx, &id).await?;
+    Ok(ok(json!({"purged": id})))
 }

@@ -17,6 +17,8 @@ pub struct Principal {
     pub tenant: Tenant,
     /// Shown in the audit log, e.g. `token:okta-prod`.
     pub actor: String,
+    /// Admin credentials: the user this token acts as.
+    pub user_id: Option<String>,
 }
 
 pub async fn require_token(
@@ -48,6 +50,7 @@ pub async fn require_token(
                     req.extensions_mut().insert(Principal {
                         tenant,
                         actor: format!("oauth:{}", p.subject),
+                        user_id: None,
                     });
                     next.run(req).await
                 }
@@ -73,6 +76,7 @@ pub async fn require_token(
             req.extensions_mut().insert(Principal {
                 tenant: record.tenant,
                 actor: format!("token:{}", record.label),
+                user_id: record.user_id,
             });
             next.run(req).await
         }

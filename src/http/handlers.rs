@@ -63,9 +63,17 @@ impl FromRequestParts<AppState> for RequestCtx {
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        if principal.user_id.is_some() {
+            return Err(ApiError(ScimError::new(
+                403,
+                None,
+                "this token is an admin credential bound to a user; provisioning uses a tenant token",
+            )));
+        }
         Ok(RequestCtx(Ctx {
             tenant: principal.tenant,
             actor: principal.actor,
+            actor_user_id: None,
             source_ip,
             request_id,
             base_url: base_url(state, &parts.headers),

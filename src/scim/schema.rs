@@ -520,6 +520,15 @@ pub fn access_schema() -> Schema {
                 .canonical(&["invited", "created", "active", "disabled", "banned", "deleted"])
                 .mutability(Mutability::ReadOnly)
                 .returned(Returned::Request),
+            s("effectiveType", "The type in force, after local settings and role mapping.")
+                .mutability(Mutability::ReadOnly)
+                .returned(Returned::Request),
+            s("effectiveRole", "The role in force, after local settings and role mapping.")
+                .mutability(Mutability::ReadOnly)
+                .returned(Returned::Request),
+            s("effectivePlan", "The plan in force: personal, else group, else the tenant default.")
+                .mutability(Mutability::ReadOnly)
+                .returned(Returned::Request),
             s("typeSource", "Where the effective type came from.")
                 .mutability(Mutability::ReadOnly)
                 .returned(Returned::Request),

@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use super::sql::{push_frag, Compiler, SqliteDialect, USER_VALUE_ATTRS};
 use super::{
-    AuditQuery, Change, EventRecord, GroupRef, Member, StoreError, StoreResult, StoredResource,
-    Tenant, TokenRecord, Update,
+    Access, AccessPolicy, AuditQuery, Change, Event, EventRecord, GroupFacts, GroupRef, Member,
+    PlainPolicy, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update, UserFacts,
 };
 use crate::scim::datetime;
 use crate::scim::list::ListQuery;
@@ -25,26 +25,46 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 #[derive(Clone)]
 pub struct Store {
-    write: SqlitePool,
-    read: SqlitePool,
+    pub(super) write: SqlitePool,
+    pub(super) read: SqlitePool,
+    pub(super) policy: std::sync::Arc<dyn AccessPolicy>,
 }
 
-fn table(kind: Kind) -> &'static str {
+/// Columns every resource read selects (users add status and access).
+pub(super) fn resource_columns(kind: Kind, prefix: &str) -> String {
+    let p = prefix;
+    match kind {
+        Kind::User => format!(
+            "{p}pk, {p}id, {p}data, {p}version, {p}created, {p}last_modified, {p}status, {p}access"
+        ),
+        Kind::Group => format!("{p}pk, {p}id, {p}data, {p}version, {p}created, {p}last_modified"),
+    }
+}
+
+pub(super) fn table(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "users",
         Kind::Group => "groups",
     }
 }
 
-fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
+pub(super) fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
     datetime::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
 }
 
-fn row_to_resource(row: &SqliteRow) -> StoreResult<StoredResource> {
+pub(super) fn row_to_resource(row: &SqliteRow) -> StoredResourceResult {
     let data: String = row.try_get("data")?;
     let data: Map<String, Value> =
         serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let status: Option<String> = row.try_get("status").ok().flatten();
+    let access: Option<Value> = row
+        .try_get::<Option<String>, _>("access")
+        .ok()
+        .flatten()
+        .and_then(|a| serde_json::from_str(&a).ok());
     Ok(StoredResource {
+        status,
+        access,
         pk: row.try_get("pk")?,
         id: row.try_get("id")?,
         data,
@@ -53,6 +73,8 @@ fn row_to_resource(row: &SqliteRow) -> StoreResult<StoredResource> {
         last_modified: parse_time(&row.try_get::<String, _>("last_modified")?)?,
     })
 }
+
+type StoredResourceResult = StoreResult<StoredResource>;
 
 /// Lowercase for case-insensitive comparison.
 pub fn fold(s: &str) -> String {
@@ -87,7 +109,17 @@ impl Store {
                 .connect_with(opts.read_only(true))
                 .await?
         };
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            policy: std::sync::Arc::new(PlainPolicy),
+        })
+    }
+
+    /// The same store, computing effective access with `policy`.
+    pub fn with_policy(mut self, policy: std::sync::Arc<dyn AccessPolicy>) -> Self {
+        self.policy = policy;
+        self
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -198,8 +230,8 @@ impl Store {
         tenant: &Tenant,
     ) -> StoreResult<((i64, Option<i64>), (i64, Option<i64>))> {
         let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'user') AS users,
-                    (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'viewer') AS viewers,
+            "SELECT (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'user' AND deleted_at IS NULL) AS users,
+                    (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'viewer' AND deleted_at IS NULL) AS viewers,
                     t.max_users, t.max_viewers
              FROM tenants t WHERE t.id = ?",
         )
@@ -221,7 +253,7 @@ impl Store {
 
     pub async fn find_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, t.id AS tenant_id, t.name AS tenant_name
+            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, k.user_id, t.id AS tenant_id, t.name AS tenant_name
              FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?",
         )
         .bind(id)
@@ -232,7 +264,7 @@ impl Store {
 
     pub async fn list_tokens(&self, tenant: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
         let rows = sqlx::query(
-            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, t.id AS tenant_id, t.name AS tenant_name
+            "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, k.user_id, t.id AS tenant_id, t.name AS tenant_name
              FROM tokens k JOIN tenants t ON t.id = k.tenant_id
              WHERE (?1 IS NULL OR t.name = ?1) ORDER BY t.name, k.created, k.id",
         )
@@ -292,6 +324,9 @@ impl Store {
             table(kind)
         ));
         qb.push_bind(tenant.id);
+        if kind == Kind::User {
+            qb.push(" AND r.deleted_at IS NULL");
+        }
         if let Some(cond) = &query.filter {
             qb.push(" AND ");
             push_frag(qb, compiler.condition(cond));
@@ -319,13 +354,7 @@ impl Store {
             tenant_id: tenant.id,
         };
         let mut qb = QueryBuilder::<Sqlite>::new("");
-        self.push_select(
-            &mut qb,
-            kind,
-            tenant,
-            query,
-            "r.pk, r.id, r.data, r.version, r.created, r.last_modified",
-        );
+        self.push_select(&mut qb, kind, tenant, query, &resource_columns(kind, "r."));
         push_frag(&mut qb, compiler.order_by(query.sort.as_ref()));
         qb.push(" LIMIT ");
         qb.push_bind(query.count);
@@ -459,17 +488,25 @@ impl Store {
     ) -> StoreResult<StoredResource> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         check_unique(&mut tx, kind, tenant, data, None).await?;
-        if kind == Kind::User {
-            check_seat(&mut tx, tenant, user_type(data)).await?;
-        }
         let now = datetime::format(change.at);
         let json = Value::Object(data.clone()).to_string();
-        let pk: i64 = match kind {
+        let mut events = Vec::new();
+        let (pk, status, access): (i64, Option<String>, Option<Value>) = match kind {
             Kind::User => {
+                let local = Value::Object(Map::new());
+                let access = self.policy.compute(
+                    &tenant.name,
+                    &UserFacts {
+                        data,
+                        local: &local,
+                        groups: &[],
+                    },
+                );
+                check_seat(&mut tx, tenant, &access.user_type).await?;
                 let (user_name, ci) = user_name(data);
-                sqlx::query_scalar(
-                    "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, data, version, created, last_modified)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
+                let (pk, status): (i64, String) = sqlx::query_as(
+                    "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, version, created, last_modified)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk, status",
                 )
                 .bind(tenant.id)
                 .bind(id)
@@ -477,16 +514,20 @@ impl Store {
                 .bind(ci)
                 .bind(external_id(data))
                 .bind(active(data))
-                .bind(user_type(data))
+                .bind(&access.user_type)
+                .bind(&access.role)
+                .bind(&access.plan)
+                .bind(access.explain.to_string())
                 .bind(&json)
                 .bind(&now)
                 .bind(&now)
                 .fetch_one(&mut *tx)
-                .await?
+                .await?;
+                (pk, Some(status), Some(access.explain))
             }
             Kind::Group => {
                 let (name, ci) = display_name(data);
-                sqlx::query_scalar(
+                let pk = sqlx::query_scalar(
                     "INSERT INTO groups (tenant_id, id, display_name, display_name_ci, external_id, data, version, created, last_modified)
                      VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
                 )
@@ -499,16 +540,27 @@ impl Store {
                 .bind(&now)
                 .bind(&now)
                 .fetch_one(&mut *tx)
-                .await?
+                .await?;
+                (pk, None, None)
             }
         };
         if kind == Kind::User {
             write_user_values(&mut tx, tenant, pk, data).await?;
         }
         if kind == Kind::Group && !members.is_empty() {
-            apply_member_ops(&mut tx, tenant, pk, id, &[MemberOp::Add(members.to_vec())]).await?;
+            let before = active_super_admins(&mut tx, tenant).await?;
+            let (_, touched) =
+                apply_member_ops(&mut tx, tenant, pk, id, &[MemberOp::Add(members.to_vec())])
+                    .await?;
+            if self.group_matters(&mut tx, tenant, id, &[]).await? {
+                let users = users_within(&mut tx, tenant, &touched).await?;
+                self.recompute_users(&mut tx, tenant, &users, change.at, &mut events)
+                    .await?;
+                guard_super_admins(&mut tx, tenant, before).await?;
+            }
         }
         record(&mut tx, tenant, change).await?;
+        record_events(&mut tx, tenant, change.at, &events).await?;
         tx.commit().await?;
         Ok(StoredResource {
             pk,
@@ -517,12 +569,16 @@ impl Store {
             version: 1,
             created: change.at,
             last_modified: change.at,
+            status,
+            access,
         })
     }
 
     /// Read-modify-write one resource in a transaction. `if_match` is checked
     /// against the current version; `f` computes the new state from the
-    /// current one (returning `None` when nothing changes).
+    /// current one (returning `None` when nothing changes). Effective access
+    /// is recomputed for the user, or for the members of a group whose
+    /// membership or name feeds role mapping.
     pub async fn update<F>(
         &self,
         kind: Kind,
@@ -536,49 +592,80 @@ impl Store {
     {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
-        let Some(update) = f(&current).map_err(StoreError::Scim)? else {
+        let Some(mut update) = f(&current).map_err(StoreError::Scim)? else {
             return Ok(current);
         };
-        let members_changed = if kind == Kind::Group {
+        let before = active_super_admins(&mut tx, tenant).await?;
+        let (members_changed, touched) = if kind == Kind::Group {
             apply_member_ops(&mut tx, tenant, current.pk, id, &update.member_ops).await?
         } else {
-            0
+            (0, Vec::new())
         };
-        if members_changed == 0 && update.data == current.data {
+        let at = update.change.at;
+        let mut events = Vec::new();
+        let mut access_changed = None;
+        if kind == Kind::User {
+            let row = load_user_row(&mut tx, current.pk).await?;
+            let groups = user_groups(&mut tx, tenant, id).await?;
+            let access = self.policy.compute(
+                &tenant.name,
+                &UserFacts {
+                    data: &update.data,
+                    local: &row.local,
+                    groups: &groups,
+                },
+            );
+            if access.user_type != row.access.user_type {
+                check_seat(&mut tx, tenant, &access.user_type).await?;
+            }
+            if access != row.access {
+                events.extend(access_events(id, &row.access, &access));
+                access_changed = Some(access);
+            }
+        }
+        if members_changed == 0 && update.data == current.data && access_changed.is_none() {
             // Nothing changed (an IdP retry): no version bump, no audit row.
             tx.rollback().await?;
             return Ok(current);
         }
         check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
-        if kind == Kind::User && user_type(&update.data) != user_type(&current.data) {
-            check_seat(&mut tx, tenant, user_type(&update.data)).await?;
-        }
-        let now = datetime::format(update.change.at);
+        let now = datetime::format(at);
         let json = Value::Object(update.data.clone()).to_string();
         let version = current.version + 1;
+        let mut status = None;
+        let mut access_out = None;
         match kind {
             Kind::User => {
                 let (user_name, ci) = user_name(&update.data);
                 sqlx::query(
-                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, user_type = ?, data = ?, version = ?, last_modified = ?
+                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, data = ?, version = ?, last_modified = ?
                      WHERE pk = ?",
                 )
                 .bind(user_name)
                 .bind(ci)
                 .bind(external_id(&update.data))
                 .bind(active(&update.data))
-                .bind(user_type(&update.data))
                 .bind(&json)
                 .bind(version)
                 .bind(&now)
                 .bind(current.pk)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(a) = &access_changed {
+                    write_access(&mut tx, current.pk, a).await?;
+                }
                 sqlx::query("DELETE FROM user_values WHERE user_pk = ?")
                     .bind(current.pk)
                     .execute(&mut *tx)
                     .await?;
                 write_user_values(&mut tx, tenant, current.pk, &update.data).await?;
+                let (s, a): (String, String) =
+                    sqlx::query_as("SELECT status, access FROM users WHERE pk = ?")
+                        .bind(current.pk)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                status = Some(s);
+                access_out = serde_json::from_str(&a).ok();
             }
             Kind::Group => {
                 let (name, ci) = display_name(&update.data);
@@ -595,8 +682,23 @@ impl Store {
                 .bind(current.pk)
                 .execute(&mut *tx)
                 .await?;
+                let old = group_facts(&current.data);
+                let renamed = old != group_facts(&update.data);
+                if (renamed || !touched.is_empty())
+                    && self.group_matters(&mut tx, tenant, id, &[old]).await?
+                {
+                    let users = if renamed {
+                        users_within(&mut tx, tenant, &[id.to_string()]).await?
+                    } else {
+                        users_within(&mut tx, tenant, &touched).await?
+                    };
+                    self.recompute_users(&mut tx, tenant, &users, at, &mut events)
+                        .await?;
+                }
             }
         }
+        guard_super_admins(&mut tx, tenant, before).await?;
+        update.change.extra_events.extend(events);
         record(&mut tx, tenant, &update.change).await?;
         tx.commit().await?;
         Ok(StoredResource {
@@ -605,11 +707,14 @@ impl Store {
             data: update.data,
             version,
             created: current.created,
-            last_modified: update.change.at,
+            last_modified: at,
+            status,
+            access: access_out,
         })
     }
 
-    /// Delete a resource and every membership that names it.
+    /// Delete a group and every membership that names it (users are
+    /// soft-deleted through `delete_user`).
     pub async fn delete(
         &self,
         kind: Kind,
@@ -621,7 +726,43 @@ impl Store {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let change = change(&current);
-        // Groups that lose this member change too: new version, and an event.
+        let before = active_super_admins(&mut tx, tenant).await?;
+        // Members whose access may depend on this group.
+        let affected = if kind == Kind::Group
+            && self
+                .group_matters(&mut tx, tenant, id, &[group_facts(&current.data)])
+                .await?
+        {
+            users_within(&mut tx, tenant, &[id.to_string()]).await?
+        } else {
+            Vec::new()
+        };
+        self.detach_member(&mut tx, tenant, id, kind, &change)
+            .await?;
+        sqlx::query(&format!("DELETE FROM {} WHERE pk = ?", table(kind)))
+            .bind(current.pk)
+            .execute(&mut *tx)
+            .await?;
+        let mut events = Vec::new();
+        self.recompute_users(&mut tx, tenant, &affected, change.at, &mut events)
+            .await?;
+        guard_super_admins(&mut tx, tenant, before).await?;
+        record(&mut tx, tenant, &change).await?;
+        record_events(&mut tx, tenant, change.at, &events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remove `id` from every group that lists it: those groups change too
+    /// (new version, an audit row and a `group.updated` event each).
+    pub(super) async fn detach_member(
+        &self,
+        tx: &mut SqliteConnection,
+        tenant: &Tenant,
+        id: &str,
+        kind: Kind,
+        change: &Change,
+    ) -> StoreResult<Vec<String>> {
         let parents: Vec<String> = sqlx::query_scalar(
             "UPDATE groups SET version = version + 1, last_modified = ?
              WHERE pk IN (SELECT group_pk FROM memberships WHERE tenant_id = ? AND member_id = ?)
@@ -632,36 +773,117 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        for parent in parents {
+        for parent in &parents {
             let event = Change {
                 at: change.at,
                 audit: super::AuditEntry {
                     object_type: "Group".into(),
                     object_id: Some(parent.clone()),
+                    object_name: None,
                     action: "updated".into(),
                     description: format!("member {id} removed: the {} was deleted", kind.name()),
                     ..change.audit.clone()
                 },
-                event: super::Event {
+                event: Event {
                     kind: "group.updated".into(),
                     object_id: Some(parent.clone()),
                     payload: serde_json::json!({"id": parent, "removedMember": id}),
                 },
                 extra_events: Vec::new(),
             };
-            record(&mut tx, tenant, &event).await?;
+            record(&mut *tx, tenant, &event).await?;
         }
         sqlx::query("DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?")
             .bind(tenant.id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(&format!("DELETE FROM {} WHERE pk = ?", table(kind)))
-            .bind(current.pk)
-            .execute(&mut *tx)
+        Ok(parents)
+    }
+
+    /// Whether group `id` (or a group containing it) feeds role mapping;
+    /// `also` adds facts the group had before this change.
+    pub(super) async fn group_matters(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        id: &str,
+        also: &[GroupFacts],
+    ) -> StoreResult<bool> {
+        if also
+            .iter()
+            .any(|g| self.policy.group_matters(&tenant.name, g))
+        {
+            return Ok(true);
+        }
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "WITH RECURSIVE anc(id) AS (
+                SELECT ?2
+                UNION
+                SELECT g.id FROM anc
+                  JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
+                  JOIN groups g ON g.pk = m.group_pk
+             )
+             SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = ?1",
+        )
+        .bind(tenant.id)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.into_iter().any(|(display_name, external_id)| {
+            self.policy.group_matters(
+                &tenant.name,
+                &GroupFacts {
+                    display_name,
+                    external_id,
+                },
+            )
+        }))
+    }
+
+    /// Recompute the effective access of these users (by id); changed ones
+    /// get a new version and `user.role_changed`-style events.
+    pub(super) async fn recompute_users(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        ids: &[String],
+        at: OffsetDateTime,
+        events: &mut Vec<Event>,
+    ) -> StoreResult<()> {
+        for id in ids {
+            let pk: Option<i64> = sqlx::query_scalar(
+                "SELECT pk FROM users WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+            )
+            .bind(tenant.id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
             .await?;
-        record(&mut tx, tenant, &change).await?;
-        tx.commit().await?;
+            let Some(pk) = pk else { continue };
+            let row = load_user_row(conn, pk).await?;
+            let groups = user_groups(conn, tenant, id).await?;
+            let access = self.policy.compute(
+                &tenant.name,
+                &UserFacts {
+                    data: &row.data,
+                    local: &row.local,
+                    groups: &groups,
+                },
+            );
+            if access == row.access {
+                continue;
+            }
+            if access.user_type != row.access.user_type {
+                check_seat(conn, tenant, &access.user_type).await?;
+            }
+            write_access(conn, pk, &access).await?;
+            sqlx::query("UPDATE users SET version = version + 1, last_modified = ? WHERE pk = ?")
+                .bind(datetime::format(at))
+                .bind(pk)
+                .execute(&mut *conn)
+                .await?;
+            events.extend(access_events(id, &row.access, &access));
+        }
         Ok(())
     }
 
@@ -785,6 +1007,7 @@ fn token_from_row(r: &SqliteRow) -> StoreResult<TokenRecord> {
         secret_hash: r.try_get("secret_hash")?,
         created: r.try_get("created")?,
         revoked: r.try_get("revoked")?,
+        user_id: r.try_get("user_id")?,
     })
 }
 
@@ -794,20 +1017,21 @@ async fn insert_token(
     token: &TokenRecord,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO tokens (id, tenant_id, label, secret_hash, created) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO tokens (id, tenant_id, label, secret_hash, created, user_id) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&token.id)
     .bind(tenant_id)
     .bind(&token.label)
     .bind(&token.secret_hash)
     .bind(&token.created)
+    .bind(&token.user_id)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// One resource by id within a tenant, on a pool or inside a transaction.
-async fn fetch_resource<'e, E>(
+pub(super) async fn fetch_resource<'e, E>(
     executor: E,
     kind: Kind,
     tenant: &Tenant,
@@ -816,8 +1040,13 @@ async fn fetch_resource<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
+    let live = match kind {
+        Kind::User => " AND deleted_at IS NULL",
+        Kind::Group => "",
+    };
     let sql = format!(
-        "SELECT pk, id, data, version, created, last_modified FROM {} WHERE id = ? AND tenant_id = ?",
+        "SELECT {} FROM {} WHERE id = ? AND tenant_id = ?{live}",
+        resource_columns(kind, ""),
         table(kind)
     );
     let row = sqlx::query(&sql)
@@ -829,7 +1058,7 @@ where
 }
 
 /// The resource a write is about, and the `If-Match` check against it.
-async fn fetch_for_update(
+pub(super) async fn fetch_for_update(
     conn: &mut SqliteConnection,
     kind: Kind,
     tenant: &Tenant,
@@ -850,41 +1079,33 @@ async fn fetch_for_update(
     Ok(current)
 }
 
-fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(super) fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     data.get(key).and_then(Value::as_str)
 }
 
-fn user_name(data: &Map<String, Value>) -> (String, String) {
+pub(super) fn user_name(data: &Map<String, Value>) -> (String, String) {
     let n = str_at(data, "userName").unwrap_or_default().to_string();
     let ci = fold(&n);
     (n, ci)
 }
 
-fn display_name(data: &Map<String, Value>) -> (String, String) {
+pub(super) fn display_name(data: &Map<String, Value>) -> (String, String) {
     let n = str_at(data, "displayName").unwrap_or_default().to_string();
     let ci = fold(&n);
     (n, ci)
 }
 
-fn external_id(data: &Map<String, Value>) -> Option<String> {
+pub(super) fn external_id(data: &Map<String, Value>) -> Option<String> {
     str_at(data, "externalId").map(str::to_string)
-}
-
-/// `viewer` when the access extension says so, else `user`.
-pub fn user_type(data: &Map<String, Value>) -> &'static str {
-    let t = data
-        .get(crate::scim::schema::URN_ACCESS)
-        .and_then(|a| a.get("type"))
-        .and_then(Value::as_str);
-    match t {
-        Some(t) if t.eq_ignore_ascii_case("viewer") => "viewer",
-        _ => "user",
-    }
 }
 
 /// Refuse one more seat of `ty` when the tenant's limit is reached.
 /// Disabled users hold their seat; deleted ones do not exist any more.
-async fn check_seat(conn: &mut SqliteConnection, tenant: &Tenant, ty: &str) -> StoreResult<()> {
+pub(super) async fn check_seat(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    ty: &str,
+) -> StoreResult<()> {
     let column = if ty == "viewer" {
         "max_viewers"
     } else {
@@ -899,12 +1120,13 @@ async fn check_seat(conn: &mut SqliteConnection, tenant: &Tenant, ty: &str) -> S
     let Some(limit) = limit else {
         return Ok(());
     };
-    let used: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = ? AND user_type = ?")
-            .bind(tenant.id)
-            .bind(ty)
-            .fetch_one(&mut *conn)
-            .await?;
+    let used: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE tenant_id = ? AND user_type = ? AND deleted_at IS NULL",
+    )
+    .bind(tenant.id)
+    .bind(ty)
+    .fetch_one(&mut *conn)
+    .await?;
     if used >= limit {
         return Err(StoreError::SeatLimit(format!(
             "no {ty} seat left: {used} of {limit} in use; raise the tenant's limit or remove a {ty}"
@@ -913,11 +1135,11 @@ async fn check_seat(conn: &mut SqliteConnection, tenant: &Tenant, ty: &str) -> S
     Ok(())
 }
 
-fn active(data: &Map<String, Value>) -> bool {
+pub(super) fn active(data: &Map<String, Value>) -> bool {
     data.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
 
-async fn check_unique(
+pub(super) async fn check_unique(
     conn: &mut SqliteConnection,
     kind: Kind,
     tenant: &Tenant,
@@ -926,7 +1148,7 @@ async fn check_unique(
 ) -> StoreResult<()> {
     let (sql, value, what) = match kind {
         Kind::User => (
-            "SELECT id FROM users WHERE tenant_id = ? AND user_name_ci = ? AND pk <> ?",
+            "SELECT id FROM users WHERE tenant_id = ? AND user_name_ci = ? AND pk <> ? AND deleted_at IS NULL",
             user_name(data),
             "userName",
         ),
@@ -952,7 +1174,7 @@ async fn check_unique(
     Ok(())
 }
 
-async fn write_user_values(
+pub(super) async fn write_user_values(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     pk: i64,
@@ -989,13 +1211,13 @@ async fn write_user_values(
 }
 
 /// Resolve a member reference to its kind within the tenant.
-async fn member_kind(
+pub(super) async fn member_kind(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     m: &MemberRef,
 ) -> StoreResult<&'static str> {
     let found: Option<String> = sqlx::query_scalar(
-        "SELECT 'User' FROM users WHERE tenant_id = ?1 AND id = ?2
+        "SELECT 'User' FROM users WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL
          UNION ALL SELECT 'Group' FROM groups WHERE tenant_id = ?1 AND id = ?2",
     )
     .bind(tenant.id)
@@ -1023,36 +1245,37 @@ async fn member_kind(
     Ok(kind)
 }
 
-async fn apply_member_ops(
+/// Apply membership operations; returns how many rows changed and the ids of
+/// the members added or removed.
+pub(super) async fn apply_member_ops(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     group_pk: i64,
     group_id: &str,
     ops: &[MemberOp],
-) -> StoreResult<u64> {
+) -> StoreResult<(u64, Vec<String>)> {
     let mut changed = 0u64;
+    let mut touched = Vec::new();
     for op in ops {
         match op {
             MemberOp::RemoveAll => {
-                changed += sqlx::query("DELETE FROM memberships WHERE group_pk = ?")
-                    .bind(group_pk)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
+                let gone: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM memberships WHERE group_pk = ? RETURNING member_id",
+                )
+                .bind(group_pk)
+                .fetch_all(&mut *conn)
+                .await?;
+                changed += gone.len() as u64;
+                touched.extend(gone);
             }
             MemberOp::Remove(ids) => {
                 for id in ids {
-                    changed +=
-                        sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
-                            .bind(group_pk)
-                            .bind(id)
-                            .execute(&mut *conn)
-                            .await?
-                            .rows_affected();
+                    changed += remove_member(conn, group_pk, id, &mut touched).await?;
                 }
             }
             MemberOp::Add(refs) => {
-                changed += add_members(conn, tenant, group_pk, group_id, refs).await?;
+                changed +=
+                    add_members(conn, tenant, group_pk, group_id, refs, &mut touched).await?;
             }
             MemberOp::Replace(refs) => {
                 // Remove those not listed, add the new ones: an identical
@@ -1065,27 +1288,41 @@ async fn apply_member_ops(
                 let wanted: std::collections::HashSet<&str> =
                     refs.iter().map(|m| m.value.as_str()).collect();
                 for id in current.iter().filter(|c| !wanted.contains(c.as_str())) {
-                    changed +=
-                        sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
-                            .bind(group_pk)
-                            .bind(id)
-                            .execute(&mut *conn)
-                            .await?
-                            .rows_affected();
+                    changed += remove_member(conn, group_pk, id, &mut touched).await?;
                 }
-                changed += add_members(conn, tenant, group_pk, group_id, refs).await?;
+                changed +=
+                    add_members(conn, tenant, group_pk, group_id, refs, &mut touched).await?;
             }
         }
     }
-    Ok(changed)
+    Ok((changed, touched))
 }
 
-async fn add_members(
+async fn remove_member(
+    conn: &mut SqliteConnection,
+    group_pk: i64,
+    id: &str,
+    touched: &mut Vec<String>,
+) -> StoreResult<u64> {
+    let n = sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
+        .bind(group_pk)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        touched.push(id.to_string());
+    }
+    Ok(n)
+}
+
+pub(super) async fn add_members(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     group_pk: i64,
     group_id: &str,
     refs: &[MemberRef],
+    touched: &mut Vec<String>,
 ) -> StoreResult<u64> {
     let mut changed = 0;
     for m in refs {
@@ -1093,7 +1330,7 @@ async fn add_members(
         if kind == "Group" {
             check_no_cycle(conn, tenant, group_id, &m.value).await?;
         }
-        changed += sqlx::query(
+        let n = sqlx::query(
             "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (group_pk, member_id) DO UPDATE SET display = excluded.display
              WHERE excluded.display IS NOT NULL AND excluded.display IS NOT memberships.display",
@@ -1106,12 +1343,16 @@ async fn add_members(
         .execute(&mut *conn)
         .await?
         .rows_affected();
+        changed += n;
+        if n > 0 {
+            touched.push(m.value.clone());
+        }
     }
     Ok(changed)
 }
 
 /// Adding `member` (a group) to `group` must not make a group its own member.
-async fn check_no_cycle(
+pub(super) async fn check_no_cycle(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     group_id: &str,
@@ -1147,16 +1388,21 @@ async fn check_no_cycle(
     Ok(())
 }
 
-async fn record(conn: &mut SqliteConnection, tenant: &Tenant, change: &Change) -> StoreResult<()> {
+pub(super) async fn record(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    change: &Change,
+) -> StoreResult<()> {
     let at = datetime::format(change.at);
     let a = &change.audit;
     sqlx::query(
-        "INSERT INTO audit_log (tenant_id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(tenant.id)
     .bind(&at)
     .bind(&a.actor)
+    .bind(&a.actor_user_id)
     .bind(&a.source_ip)
     .bind(&a.request_id)
     .bind(&a.object_type)
@@ -1167,6 +1413,222 @@ async fn record(conn: &mut SqliteConnection, tenant: &Tenant, change: &Change) -
     .execute(&mut *conn)
     .await?;
     for e in std::iter::once(&change.event).chain(&change.extra_events) {
+        sqlx::query(
+            "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(tenant.id)
+        .bind(&at)
+        .bind(&e.kind)
+        .bind(&e.object_id)
+        .bind(e.payload.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A user's row as access computation needs it.
+pub(super) struct UserRow {
+    pub data: Map<String, Value>,
+    pub local: Value,
+    pub access: Access,
+}
+
+pub(super) async fn load_user_row(conn: &mut SqliteConnection, pk: i64) -> StoreResult<UserRow> {
+    let (data, local, user_type, role, plan, access): (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+    ) = sqlx::query_as(
+        "SELECT data, local_access, user_type, role, plan, access FROM users WHERE pk = ?",
+    )
+    .bind(pk)
+    .fetch_one(&mut *conn)
+    .await?;
+    let parse = |s: &str| -> StoreResult<Value> {
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    let data = match parse(&data)? {
+        Value::Object(m) => m,
+        _ => return Err(StoreError::Corrupt("user data is not an object".into())),
+    };
+    let explain = parse(&access)?;
+    let rank = 0;
+    Ok(UserRow {
+        data,
+        local: parse(&local)?,
+        access: Access {
+            user_type,
+            role,
+            rank,
+            plan,
+            explain,
+        },
+    })
+}
+
+pub(super) async fn write_access(
+    conn: &mut SqliteConnection,
+    pk: i64,
+    access: &Access,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET user_type = ?, role = ?, plan = ?, access = ? WHERE pk = ?")
+        .bind(&access.user_type)
+        .bind(&access.role)
+        .bind(&access.plan)
+        .bind(access.explain.to_string())
+        .bind(pk)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Events for a change of effective access.
+pub(super) fn access_events(id: &str, old: &Access, new: &Access) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut push = |kind: &str, from: Value, to: Value| {
+        out.push(Event {
+            kind: kind.to_string(),
+            object_id: Some(id.to_string()),
+            payload: serde_json::json!({"id": id, "from": from, "to": to}),
+        })
+    };
+    if old.role != new.role {
+        push(
+            "user.role_changed",
+            old.role.clone().into(),
+            new.role.clone().into(),
+        );
+    }
+    if old.user_type != new.user_type {
+        push(
+            "user.type_changed",
+            old.user_type.clone().into(),
+            new.user_type.clone().into(),
+        );
+    }
+    if old.plan != new.plan {
+        push(
+            "user.plan_changed",
+            old.plan.clone().into(),
+            new.plan.clone().into(),
+        );
+    }
+    out
+}
+
+pub(super) fn group_facts(data: &Map<String, Value>) -> GroupFacts {
+    GroupFacts {
+        display_name: str_at(data, "displayName").unwrap_or_default().to_string(),
+        external_id: external_id(data),
+    }
+}
+
+/// The groups a user belongs to, directly or through nested groups.
+pub(super) async fn user_groups(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    user_id: &str,
+) -> StoreResult<Vec<GroupFacts>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "WITH RECURSIVE anc(id) AS (
+            SELECT ?2
+            UNION
+            SELECT g.id FROM anc
+              JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
+              JOIN groups g ON g.pk = m.group_pk
+         )
+         SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = ?1
+         ORDER BY g.pk",
+    )
+    .bind(tenant.id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(display_name, external_id)| GroupFacts {
+            display_name,
+            external_id,
+        })
+        .collect())
+}
+
+/// The users among `ids`, and the users inside any groups among them
+/// (through nested groups).
+pub(super) async fn users_within(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    ids: &[String],
+) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "WITH RECURSIVE sub(id, kind) AS (
+                SELECT ?2, (SELECT CASE WHEN EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1 AND id = ?2) THEN 'Group' ELSE 'User' END)
+                UNION
+                SELECT m.member_id, m.member_type FROM sub
+                  JOIN groups g ON g.tenant_id = ?1 AND g.id = sub.id
+                  JOIN memberships m ON m.group_pk = g.pk
+                WHERE sub.kind = 'Group'
+             )
+             SELECT id FROM sub WHERE kind = 'User'",
+        )
+        .bind(tenant.id)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            if seen.insert(r.clone()) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Active super-admins of a tenant (not disabled, banned or deleted).
+pub(super) async fn active_super_admins(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE tenant_id = ? AND role = 'super-admin'
+           AND deleted_at IS NULL AND banned_at IS NULL AND active = 1",
+    )
+    .bind(tenant.id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Refuse a change that leaves a tenant which had an active super-admin
+/// without one.
+pub(super) async fn guard_super_admins(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    before: i64,
+) -> StoreResult<()> {
+    if before > 0 && active_super_admins(conn, tenant).await? == 0 {
+        return Err(StoreError::LastSuperAdmin(format!(
+            "this change would leave tenant \"{}\" without an active super-admin: grant super-admin to another user first",
+            tenant.name
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn record_events(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    at: OffsetDateTime,
+    events: &[Event],
+) -> StoreResult<()> {
+    let at = datetime::format(at);
+    for e in events {
         sqlx::query(
             "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
         )

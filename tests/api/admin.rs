@@ -162,5 +162,12 @@ async fn hosts_poll_events_with_a_cursor() {
         .iter()
         .map(|e| e["type"].clone())
         .collect();
-    assert_eq!(types, vec![json!("group.updated"), json!("user.deleted")]);
+    assert_eq!(
+        types,
+        vec![
+            json!("group.updated"),
+            json!("user.deletion_requested"),
+            json!("user.deleted")
+        ]
+    );
 }

@@ -296,6 +296,7 @@ async fn deleting_a_member_changes_its_groups_version_and_tells_the_host() {
             "user.created",
             "group.created",
             "group.updated",
+            "user.deletion_requested",
             "user.deleted"
         ]
     );

@@ -355,7 +355,15 @@ async fn every_write_records_an_audit_row_and_an_event() {
         .contains("replace title"));
     let events = app.store.events(&app.tenant).await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(kinds, vec!["user.created", "user.updated", "user.deleted"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "user.created",
+            "user.updated",
+            "user.deletion_requested",
+            "user.deleted"
+        ]
+    );
 }
 
 #[tokio::test]

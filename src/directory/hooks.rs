@@ -1,0 +1,276 @@
+//! Outbound calls to the host platform: ownership transfers and events,
+//! drained from their outbox tables by a background worker with exponential
+//! backoff; retention purges run from the same loop. Every call is signed:
+//! `Rollcall-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
+//! with `Rollcall-Timestamp` and an `Idempotency-Key`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use openidconnect::reqwest;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use super::{Directory, DirectoryResult};
+use crate::store::{AuditEntry, Change, Event};
+
+/// `[hooks]` in the config file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    /// Where ownership-transfer calls go (unset: deletions complete at once).
+    pub ownership_transfer_url: Option<String>,
+    /// Where events go (unset: hosts poll `GET /admin/v1/events`).
+    pub events_url: Option<String>,
+    /// The HMAC-SHA256 signing secret (required with either URL).
+    pub secret: Option<String>,
+    /// First retry after this many milliseconds, doubling up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// Per-call timeout.
+    pub timeout_ms: u64,
+    /// How often the worker looks for due work.
+    pub poll_ms: u64,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            ownership_transfer_url: None,
+            events_url: None,
+            secret: None,
+            retry_base_ms: 1_000,
+            retry_max_ms: 3_600_000,
+            timeout_ms: 10_000,
+            poll_ms: 1_000,
+        }
+    }
+}
+
+impl HooksConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let any = self.ownership_transfer_url.is_some() || self.events_url.is_some();
+        if any && self.secret.as_deref().is_none_or(|s| s.len() < 16) {
+            return Err("[hooks] needs a `secret` of at least 16 characters".into());
+        }
+        for url in [&self.ownership_transfer_url, &self.events_url]
+            .into_iter()
+            .flatten()
+        {
+            if reqwest::Url::parse(url).is_err() {
+                return Err(format!("[hooks] \"{url}\" is not a URL"));
+            }
+        }
+        if self.retry_base_ms == 0 || self.retry_max_ms < self.retry_base_ms {
+            return Err("[hooks] retry_base_ms must be positive and ≤ retry_max_ms".into());
+        }
+        Ok(())
+    }
+}
+
+/// The signature header value for a body sent at `timestamp`.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Delay before attempt `attempts + 1`: base × 2^attempts, capped.
+pub fn backoff(attempts: i64, base_ms: u64, max_ms: u64) -> Duration {
+    let shift = attempts.clamp(0, 30) as u32;
+    let ms = base_ms.saturating_mul(1u64 << shift).min(max_ms);
+    Duration::from_millis(ms)
+}
+
+fn later(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    at.checked_add(time::Duration::milliseconds(d.as_millis() as i64))
+        .unwrap_or(at)
+}
+
+/// One signed POST; `Ok` only on a 2xx.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    key: &str,
+    kind: &str,
+    body: String,
+) -> Result<(), String> {
+    let ts = OffsetDateTime::now_utc().unix_timestamp();
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("rollcall-timestamp", ts.to_string())
+        .header("rollcall-signature", sign(secret, ts, &body))
+        .header("idempotency-key", key)
+        .header("rollcall-delivery", kind)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the host answered {}", resp.status().as_u16()))
+    }
+}
+
+const HOOK_ACTOR: &str = "rollcall:ownership-transfer-hook";
+
+impl Directory {
+    fn http_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(self.config.hooks.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// Deliver what is due: transfer calls, then events. Returns how many
+    /// calls succeeded.
+    pub async fn deliver_due(&self) -> DirectoryResult<usize> {
+        let hooks = &self.config.hooks;
+        let Some(secret) = hooks.secret.as_deref() else {
+            return Ok(0);
+        };
+        let client = self.http_client();
+        let mut done = 0;
+        if let Some(url) = &hooks.ownership_transfer_url {
+            for call in self.store.due_transfers(self.clock.now(), 50).await? {
+                let outcome = post(
+                    &client,
+                    url,
+                    secret,
+                    &call.idempotency_key,
+                    "ownership.transfer",
+                    call.payload.clone(),
+                )
+                .await;
+                let now = self.clock.now();
+                let audit = |action: &str, description: String| AuditEntry {
+                    actor: HOOK_ACTOR.into(),
+                    object_type: "User".into(),
+                    object_id: Some(call.user_id.clone()),
+                    action: action.into(),
+                    description,
+                    ..AuditEntry::default()
+                };
+                match outcome {
+                    Ok(()) => {
+                        let days = self
+                            .config
+                            .policy
+                            .tenant(&call.tenant.name)
+                            .retention_days
+                            .unwrap_or(14);
+                        let change = Change {
+                            at: now,
+                            audit: audit(
+                                "ownership_transferred",
+                                format!(
+                                    "ownership of {} transferred to {}; user deleted (restorable for {days} days)",
+                                    call.user_id, call.successor_id
+                                ),
+                            ),
+                            event: Event {
+                                kind: "user.deleted".into(),
+                                object_id: Some(call.user_id.clone()),
+                                payload: json!({"id": call.user_id, "successor": call.successor_id}),
+                            },
+                            extra_events: Vec::new(),
+                        };
+                        let purge_after =
+                            now.checked_add(time::Duration::days(days)).unwrap_or(now);
+                        self.store
+                            .transfer_delivered(&call, purge_after, change)
+                            .await?;
+                        done += 1;
+                    }
+                    Err(e) => {
+                        let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
+                        let next = later(now, wait);
+                        tracing::warn!(user = %call.user_id, error = %e, retry_in = ?wait, "ownership transfer failed");
+                        let change = Change {
+                            at: now,
+                            audit: audit(
+                                "ownership_transfer_failed",
+                                format!(
+                                    "attempt {} to transfer ownership of {} failed: {e}; next attempt at {}",
+                                    call.attempts + 1,
+                                    call.user_id,
+                                    crate::scim::datetime::format(next)
+                                ),
+                            ),
+                            event: Event {
+                                kind: String::new(),
+                                object_id: None,
+                                payload: json!(null),
+                            },
+                            extra_events: Vec::new(),
+                        };
+                        self.store.transfer_failed(&call, next, &e, change).await?;
+                    }
+                }
+            }
+        }
+        if let Some(url) = &hooks.events_url {
+            for call in self.store.due_events(self.clock.now(), 100).await? {
+                let body = call.payload.to_string();
+                let key = format!("event-{}", call.id);
+                match post(&client, url, secret, &key, "event", body).await {
+                    Ok(()) => {
+                        self.store
+                            .event_delivered(call.id, self.clock.now())
+                            .await?;
+                        done += 1;
+                    }
+                    Err(e) => {
+                        let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
+                        tracing::warn!(event = call.id, error = %e, retry_in = ?wait, "event delivery failed");
+                        self.store
+                            .event_failed(call.id, later(self.clock.now(), wait), &e)
+                            .await?;
+                        // Events go in order: stop at the first failure.
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Purge deleted users whose retention window has ended.
+    pub async fn purge_due(&self) -> DirectoryResult<usize> {
+        let due = self.store.due_purges(self.clock.now(), 100).await?;
+        let mut n = 0;
+        for (tenant, id) in due {
+            self.purge_record(&tenant, &id, "rollcall:retention")
+                .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Run deliveries and purges until the process ends.
+pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let poll = Duration::from_millis(dir.config.hooks.poll_ms.max(10));
+        loop {
+            if let Err(e) = dir.deliver_due().await {
+                tracing::error!(error = %e, "delivery round failed");
+            }
+            if let Err(e) = dir.purge_due().await {
+                tracing::error!(error = %e, "purge round failed");
+            }
+            tokio::time::sleep(poll).await;
+        }
+    })
+}

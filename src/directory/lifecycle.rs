@@ -1,0 +1,561 @@
+//! Administrative lifecycle: local access settings, ban, disable, sign-ins,
+//! deletion with ownership transfer, restore and purge — with the guards:
+//! admin credentials act as a user of rank admin or above; nobody grants a
+//! role above their own or touches a user ranked above them; nobody demotes,
+//! disables, bans or deletes themself; IdP-managed attributes need the
+//! tenant's `allow_local_overrides`; the last active super-admin stays.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::access::{LocalAccess, ADMIN_RANK, PROJECT_ROLES};
+use super::{Ctx, Directory, DirectoryError, DirectoryResult};
+use crate::store::{
+    AuditEntry, Change, Event, StoreError, SuccessorChoice, Tenant, UserOp, UserRecord,
+};
+
+/// A local access change from the admin API. Absent fields stay; `null`
+/// clears a local setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessChange {
+    #[serde(rename = "type", default, with = "double_option")]
+    pub user_type: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    pub role: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    pub plan: Option<Option<String>>,
+    /// Project → role (`owner`, `editor`, `operator`, `read-only`, `none`), or
+    /// `null` to drop the local setting for that project.
+    #[serde(default)]
+    pub projects: std::collections::BTreeMap<String, Option<String>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// The acting admin user.
+struct Admin {
+    id: String,
+    rank: i64,
+}
+
+impl Directory {
+    fn admin_change(&self, ctx: &Ctx, action: &str, description: String, event: &str) -> Change {
+        Change {
+            at: self.clock.now(),
+            audit: AuditEntry {
+                actor: ctx.actor.clone(),
+                actor_user_id: ctx.actor_user_id.clone(),
+                source_ip: ctx.source_ip.clone(),
+                request_id: ctx.request_id.clone(),
+                object_type: "User".into(),
+                object_id: None,
+                object_name: None,
+                action: action.into(),
+                description,
+            },
+            event: Event {
+                kind: event.into(),
+                object_id: None,
+                payload: json!({}),
+            },
+            extra_events: Vec::new(),
+        }
+    }
+
+    /// The admin user behind admin credentials, checked: live, not disabled
+    /// or banned, and ranked admin or above.
+    async fn require_admin(&self, ctx: &Ctx) -> DirectoryResult<Admin> {
+        let Some(uid) = &ctx.actor_user_id else {
+            return Err(DirectoryError::Forbidden(
+                "this change needs admin credentials bound to an admin user (rollcall token create --user)".into(),
+            ));
+        };
+        let me = self
+            .store
+            .user_record(&ctx.tenant, uid)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or_else(|| {
+                DirectoryError::Forbidden("the admin user of this token no longer exists".into())
+            })?;
+        if me.status == "disabled" || me.status == "banned" {
+            return Err(DirectoryError::Forbidden(format!(
+                "the admin user of this token is {}",
+                me.status
+            )));
+        }
+        let rank = self
+            .policy()
+            .catalog(&ctx.tenant.name)
+            .rank(&me.role)
+            .unwrap_or(0);
+        if rank < ADMIN_RANK {
+            return Err(DirectoryError::Forbidden(format!(
+                "role \"{}\" cannot administer users: admin or above is needed",
+                me.role
+            )));
+        }
+        Ok(Admin { id: me.id, rank })
+    }
+
+    fn policy(&self) -> &super::access::Policy {
+        &self.config.policy
+    }
+
+    /// Guards common to every admin change of `target`.
+    fn guard(
+        &self,
+        tenant: &Tenant,
+        admin: &Admin,
+        target: &UserRecord,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        let rank = self
+            .policy()
+            .catalog(&tenant.name)
+            .rank(&target.role)
+            .unwrap_or(0);
+        if target.id != admin.id && rank > admin.rank {
+            return Err(StoreError::Forbidden(format!(
+                "cannot {what} {}: their role \"{}\" is above your own",
+                target.user_name, target.role
+            )));
+        }
+        Ok(())
+    }
+
+    fn not_self(admin: &Admin, target: &UserRecord, what: &str) -> Result<(), StoreError> {
+        if target.id == admin.id {
+            return Err(StoreError::Forbidden(format!("you cannot {what} yourself")));
+        }
+        Ok(())
+    }
+
+    fn managed_guard(
+        &self,
+        tenant: &Tenant,
+        target: &UserRecord,
+        attr: &str,
+    ) -> Result<(), StoreError> {
+        if target.managed && !self.policy().tenant(&tenant.name).allow_local_overrides {
+            return Err(StoreError::Forbidden(format!(
+                "{attr} of {} is managed by the identity provider; change it there, or set allow_local_overrides for tenant \"{}\"",
+                target.user_name, tenant.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The admin view of one user.
+    pub async fn user_view(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
+        let u = self.find(ctx, key).await?;
+        Ok(self.render_user(&u))
+    }
+
+    async fn find(&self, ctx: &Ctx, key: &str) -> DirectoryResult<UserRecord> {
+        self.store
+            .user_record(&ctx.tenant, key)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(format!("user {key} not found")))
+    }
+
+    pub fn render_user(&self, u: &UserRecord) -> Value {
+        json!({
+            "id": u.id,
+            "userName": u.user_name,
+            "status": u.status,
+            "type": u.user_type,
+            "role": u.role,
+            "plan": u.plan,
+            "managed": u.managed,
+            "local": u.local,
+            "firstSignIn": u.signed_in_at,
+            "lastSignIn": u.last_sign_in_at,
+            "ban": u.banned_at.as_ref().map(|at| json!({"at": at, "reason": u.ban_reason})),
+            "deletion": u.deletion,
+            "deletedAt": u.deleted_at,
+            "purgeAfter": u.purge_after,
+            "version": u.version,
+            "created": u.created,
+            "lastModified": u.last_modified,
+        })
+    }
+
+    /// `GET /admin/v1/users/{id}/access`: effective access and its sources.
+    pub async fn access_view(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
+        let u = self.find(ctx, key).await?;
+        let mut out = u.access.clone();
+        out["id"] = json!(u.id);
+        out["userName"] = json!(u.user_name);
+        out["status"] = json!(u.status);
+        out["signInAllowed"] = json!(matches!(
+            u.status.as_str(),
+            "created" | "active" | "invited"
+        ));
+        Ok(out)
+    }
+
+    /// Change local access settings (type, role, plan, project roles).
+    pub async fn set_access(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        change: AccessChange,
+    ) -> DirectoryResult<Value> {
+        let admin = self.require_admin(ctx).await?;
+        let catalog = self.policy().catalog(&ctx.tenant.name);
+        // Validate before touching anything.
+        if let Some(Some(t)) = &change.user_type {
+            if t != "user" && t != "viewer" {
+                return Err(DirectoryError::Invalid(format!(
+                    "type must be user or viewer, not \"{t}\""
+                )));
+            }
+        }
+        if let Some(Some(r)) = &change.role {
+            let rank = catalog.rank(r).ok_or_else(|| {
+                DirectoryError::Invalid(format!(
+                    "unknown role \"{r}\"; the catalog has {}",
+                    catalog
+                        .list()
+                        .iter()
+                        .filter_map(|v| v["name"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            if rank > admin.rank {
+                return Err(DirectoryError::Forbidden(format!(
+                    "you cannot grant \"{r}\": it is above your own role"
+                )));
+            }
+        }
+        if let Some(Some(p)) = &change.plan {
+            let plans = &self.policy().plans;
+            if !plans.is_empty() && !plans.contains(p) {
+                return Err(DirectoryError::Invalid(format!(
+                    "unknown plan \"{p}\"; plans: {}",
+                    plans.join(", ")
+                )));
+            }
+        }
+        for (p, r) in &change.projects {
+            if let Some(r) = r {
+                if r != "none" && !PROJECT_ROLES.contains(&r.as_str()) {
+                    return Err(DirectoryError::Invalid(format!(
+                        "project {p}: unknown project role \"{r}\" (owner, editor, operator, read-only, none)"
+                    )));
+                }
+            }
+        }
+        let target = self.find(ctx, key).await?;
+        if target.deleted_at.is_some() {
+            return Err(DirectoryError::NotFound(format!("user {key} not found")));
+        }
+        let mut local: LocalAccess =
+            serde_json::from_value(target.local.clone()).unwrap_or_default();
+        let new_role = change.role.clone();
+        let demotion = match &new_role {
+            Some(Some(r)) => catalog.rank(r) < catalog.rank(&target.role),
+            Some(None) => true,
+            None => false,
+        };
+        if let Some(t) = change.user_type {
+            local.user_type = t;
+        }
+        if let Some(r) = change.role {
+            local.role = r.map(|r| catalog.canonical(&r).unwrap_or(&r).to_string());
+        }
+        if let Some(p) = change.plan {
+            local.plan = p;
+        }
+        for (p, r) in change.projects {
+            match r {
+                Some(r) => local.projects.insert(p, r),
+                None => local.projects.remove(&p),
+            };
+        }
+        let touches_idp = new_role.is_some()
+            || local.user_type
+                != serde_json::from_value::<LocalAccess>(target.local.clone())
+                    .unwrap_or_default()
+                    .user_type
+            || local.plan
+                != serde_json::from_value::<LocalAccess>(target.local.clone())
+                    .unwrap_or_default()
+                    .plan;
+        let local_value =
+            serde_json::to_value(&local).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        let description = format!(
+            "local access of {} set to {}",
+            target.user_name, local_value
+        );
+        let tenant = ctx.tenant.clone();
+        let rec = self
+            .store
+            .user_op(
+                &ctx.tenant,
+                &target.id,
+                UserOp::SetLocal(local_value),
+                |t| {
+                    self.guard(&tenant, &admin, t, "change the access of")?;
+                    if demotion {
+                        Self::not_self(&admin, t, "demote")?;
+                    }
+                    if touches_idp {
+                        self.managed_guard(&tenant, t, "type, role and plan")?;
+                    }
+                    Ok(())
+                },
+                self.admin_change(ctx, "access_changed", description, "user.updated"),
+            )
+            .await?;
+        self.access_view(ctx, &rec.id).await
+    }
+
+    /// Ban (a local hold with a reason: the IdP cannot lift it) or unban.
+    pub async fn set_ban(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        reason: Option<String>,
+    ) -> DirectoryResult<Value> {
+        let admin = self.require_admin(ctx).await?;
+        let tenant = ctx.tenant.clone();
+        let (op, action, event, what) = match reason {
+            Some(r) => (
+                UserOp::Ban(r.clone()),
+                "banned",
+                "user.banned",
+                format!("banned: {r}"),
+            ),
+            None => (
+                UserOp::Unban,
+                "unbanned",
+                "user.unbanned",
+                "unbanned".to_string(),
+            ),
+        };
+        let banning = matches!(op, UserOp::Ban(_));
+        let rec = self
+            .store
+            .user_op(
+                &ctx.tenant,
+                key,
+                op,
+                |t| {
+                    self.guard(&tenant, &admin, t, if banning { "ban" } else { "unban" })?;
+                    if banning {
+                        Self::not_self(&admin, t, "ban")?;
+                    }
+                    Ok(())
+                },
+                self.admin_change(ctx, action, format!("user {what}"), event),
+            )
+            .await?;
+        Ok(self.render_user(&rec))
+    }
+
+    /// Disable or enable (SCIM `active`), an IdP-managed attribute.
+    pub async fn set_enabled(&self, ctx: &Ctx, key: &str, on: bool) -> DirectoryResult<Value> {
+        let admin = self.require_admin(ctx).await?;
+        let tenant = ctx.tenant.clone();
+        let (action, event) = if on {
+            ("enabled", "user.updated")
+        } else {
+            ("disabled", "user.updated")
+        };
+        let rec = self
+            .store
+            .user_op(
+                &ctx.tenant,
+                key,
+                UserOp::SetActive(on),
+                |t| {
+                    self.guard(&tenant, &admin, t, if on { "enable" } else { "disable" })?;
+                    if !on {
+                        Self::not_self(&admin, t, "disable")?;
+                    }
+                    self.managed_guard(&tenant, t, "active")
+                },
+                self.admin_change(ctx, action, format!("user {action}"), event),
+            )
+            .await?;
+        Ok(self.render_user(&rec))
+    }
+
+    /// The host reports a sign-in: refused for disabled, banned and deleted
+    /// users; the first one turns `created` into `active`.
+    pub async fn sign_in(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
+        let u = self.find(ctx, key).await?;
+        if u.deleted_at.is_some() {
+            return Ok(
+                json!({"allowed": false, "id": u.id, "status": "deleted", "reason": "the user is deleted"}),
+            );
+        }
+        match u.status.as_str() {
+            "disabled" => {
+                return Ok(
+                    json!({"allowed": false, "id": u.id, "status": u.status, "reason": "the user is disabled by the identity provider or an admin"}),
+                )
+            }
+            "banned" => {
+                return Ok(
+                    json!({"allowed": false, "id": u.id, "status": u.status, "reason": format!("the user is banned: {}", u.ban_reason.clone().unwrap_or_default())}),
+                )
+            }
+            _ => {}
+        }
+        let rec = self
+            .store
+            .user_op(
+                &ctx.tenant,
+                &u.id,
+                UserOp::SignIn,
+                |_| Ok(()),
+                self.admin_change(
+                    ctx,
+                    "signed_in",
+                    "sign-in reported by the host".into(),
+                    "user.signed_in",
+                ),
+            )
+            .await?;
+        Ok(
+            json!({"allowed": true, "id": rec.id, "status": rec.status, "firstSignIn": rec.signed_in_at, "lastSignIn": rec.last_sign_in_at}),
+        )
+    }
+
+    fn successor_choice(&self, tenant: &Tenant, requested: Option<String>) -> SuccessorChoice {
+        let t = self.policy().tenant(&tenant.name);
+        SuccessorChoice {
+            requested,
+            fallback: t.fallback_owner,
+            hook: self.config.hooks.ownership_transfer_url.is_some(),
+            retention_days: t.retention_days.unwrap_or(14),
+        }
+    }
+
+    /// Delete a user (SCIM DELETE or the admin API): gone from SCIM at once,
+    /// then the ownership transfer; restorable until the purge.
+    pub async fn delete_user(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        if_match: Option<&str>,
+        successor: Option<String>,
+        admin_api: bool,
+    ) -> DirectoryResult<Value> {
+        let admin = if admin_api {
+            Some(self.require_admin(ctx).await?)
+        } else {
+            None
+        };
+        let tenant = ctx.tenant.clone();
+        let choice = self.successor_choice(&ctx.tenant, successor);
+        let rec = self
+            .store
+            .delete_user(
+                &ctx.tenant,
+                key,
+                if_match,
+                &choice,
+                |t| match &admin {
+                    Some(a) => {
+                        self.guard(&tenant, a, t, "delete")?;
+                        Self::not_self(a, t, "delete")
+                    }
+                    None => Ok(()),
+                },
+                self.admin_change(
+                    ctx,
+                    "deleted",
+                    "user deleted".into(),
+                    "user.deletion_requested",
+                ),
+            )
+            .await?;
+        Ok(self.render_user(&rec))
+    }
+
+    /// Name the successor of a deletion waiting for one.
+    pub async fn name_successor(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        successor: String,
+    ) -> DirectoryResult<Value> {
+        self.require_admin(ctx).await?;
+        let choice = self.successor_choice(&ctx.tenant, Some(successor.clone()));
+        let mut change = self.admin_change(
+            ctx,
+            "successor_named",
+            format!("successor {successor} named for the deletion"),
+            "user.updated",
+        );
+        change.audit.object_id = Some(key.to_string());
+        change.event.object_id = Some(key.to_string());
+        let rec = self
+            .store
+            .set_successor(&ctx.tenant, key, &choice, change)
+            .await?;
+        Ok(self.render_user(&rec))
+    }
+
+    /// Undo a deletion before the purge.
+    pub async fn restore(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
+        self.require_admin(ctx).await?;
+        let mut change =
+            self.admin_change(ctx, "restored", "user restored".into(), "user.restored");
+        change.audit.object_id = Some(key.to_string());
+        change.event.object_id = Some(key.to_string());
+        change.event.payload = json!({"id": key});
+        let rec = self.store.restore_user(&ctx.tenant, key, change).await?;
+        Ok(self.render_user(&rec))
+    }
+
+    /// Purge a deleted user now (compliance erasure) instead of at the end of
+    /// the retention window.
+    pub async fn purge(&self, ctx: &Ctx, key: &str) -> DirectoryResult<()> {
+        self.require_admin(ctx).await?;
+        let actor = ctx.actor.clone();
+        self.purge_record(&ctx.tenant, key, &actor).await
+    }
+
+    pub(super) async fn purge_record(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        actor: &str,
+    ) -> DirectoryResult<()> {
+        let change = Change {
+            at: self.clock.now(),
+            audit: AuditEntry {
+                actor: actor.into(),
+                object_type: "User".into(),
+                object_id: Some(id.into()),
+                object_name: Some("[redacted]".into()),
+                action: "purged".into(),
+                description: "user purged: data removed, personal data redacted from the audit log"
+                    .into(),
+                ..AuditEntry::default()
+            },
+            event: Event {
+                kind: "user.purged".into(),
+                object_id: Some(id.into()),
+                payload: json!({"id": id}),
+            },
+            extra_events: Vec::new(),
+        };
+        self.store.purge_user(tenant, id, change).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,910 @@
+//! User lifecycle in SQLite: admin operations (ban, disable, local access,
+//! sign-ins), soft deletion with an ownership transfer, restore and purge,
+//! and the delivery queues the background worker drains. Each method is one
+//! transaction carrying its audit row and events.
+
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+use super::sqlite::{
+    access_events, active_super_admins, check_seat, check_unique, guard_super_admins,
+    load_user_row, record, record_events, user_groups, write_access,
+};
+use super::{
+    Change, Event, EventCall, Store, StoreError, StoreResult, SuccessorChoice, Tenant,
+    TransferCall, UserFacts, UserOp, UserRecord,
+};
+use crate::scim::datetime;
+use crate::scim::schema::{Kind, URN_ENTERPRISE};
+
+const USER_COLUMNS: &str = "pk, id, user_name, data, status, user_type, role, plan, access, local_access, managed,
+    signed_in_at, last_sign_in_at, banned_at, ban_reason, deleted_at, deletion, purge_after, version, created, last_modified";
+
+fn parse_json(s: &str) -> StoreResult<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn row_to_user(r: &SqliteRow) -> StoreResult<UserRecord> {
+    let data = match parse_json(&r.try_get::<String, _>("data")?)? {
+        Value::Object(m) => m,
+        _ => return Err(StoreError::Corrupt("user data is not an object".into())),
+    };
+    Ok(UserRecord {
+        pk: r.try_get("pk")?,
+        id: r.try_get("id")?,
+        user_name: r.try_get("user_name")?,
+        data,
+        status: r.try_get("status")?,
+        user_type: r.try_get("user_type")?,
+        role: r.try_get("role")?,
+        plan: r.try_get("plan")?,
+        access: parse_json(&r.try_get::<String, _>("access")?)?,
+        local: parse_json(&r.try_get::<String, _>("local_access")?)?,
+        managed: r.try_get("managed")?,
+        signed_in_at: r.try_get("signed_in_at")?,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
+        banned_at: r.try_get("banned_at")?,
+        ban_reason: r.try_get("ban_reason")?,
+        deleted_at: r.try_get("deleted_at")?,
+        deletion: r
+            .try_get::<Option<String>, _>("deletion")?
+            .map(|d| parse_json(&d))
+            .transpose()?,
+        purge_after: r.try_get("purge_after")?,
+        version: r.try_get("version")?,
+        created: r.try_get("created")?,
+        last_modified: r.try_get("last_modified")?,
+    })
+}
+
+/// A user by id, or by userName among live users; deleted users by id only.
+async fn find_user(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    key: &str,
+) -> StoreResult<Option<UserRecord>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2
+         UNION ALL
+         SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND user_name_ci = ?3 AND deleted_at IS NULL
+         LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.id)
+        .bind(key)
+        .bind(super::sqlite::fold(key))
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(row_to_user).transpose()
+}
+
+fn add_days(at: OffsetDateTime, days: i64) -> OffsetDateTime {
+    at.checked_add(time::Duration::days(days)).unwrap_or(at)
+}
+
+impl Store {
+    /// A user by id or userName, deleted ones included (by id).
+    pub async fn user_record(&self, tenant: &Tenant, key: &str) -> StoreResult<Option<UserRecord>> {
+        let mut conn = self.read.acquire().await?;
+        find_user(&mut conn, tenant, key).await
+    }
+
+    /// One administrative change to a user. `check` sees the current record
+    /// first and may refuse; the tenant must keep an active super-admin.
+    pub async fn user_op(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        op: UserOp,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        mut change: Change,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let user = find_user(&mut tx, tenant, key)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or(StoreError::NotFound)?;
+        check(&user)?;
+        let before = active_super_admins(&mut tx, tenant).await?;
+        let at = datetime::format(change.at);
+        let mut events = Vec::new();
+        let mut bump = true;
+        let changed = match &op {
+            UserOp::Ban(reason) => {
+                let same = user.banned_at.is_some() && user.ban_reason.as_deref() == Some(reason);
+                if !same {
+                    sqlx::query(
+                        "UPDATE users SET banned_at = coalesce(banned_at, ?), ban_reason = ? WHERE pk = ?",
+                    )
+                    .bind(&at)
+                    .bind(reason)
+                    .bind(user.pk)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                !same
+            }
+            UserOp::Unban => {
+                sqlx::query(
+                    "UPDATE users SET banned_at = NULL, ban_reason = NULL WHERE pk = ? AND banned_at IS NOT NULL",
+                )
+                .bind(user.pk)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0
+            }
+            UserOp::SetActive(on) => {
+                let was = user.data.get("active").and_then(Value::as_bool).unwrap_or(true);
+                if was != *on {
+                    let mut data = user.data.clone();
+                    data.insert("active".into(), Value::Bool(*on));
+                    sqlx::query("UPDATE users SET active = ?, data = ? WHERE pk = ?")
+                        .bind(on)
+                        .bind(Value::Object(data).to_string())
+                        .bind(user.pk)
+                        .execute(&mut *tx)
+                        .await?;
+                    events.push(Event {
+                        kind: if *on { "user.reactivated" } else { "user.deactivated" }.into(),
+                        object_id: Some(user.id.clone()),
+                        payload: json!({"id": user.id}),
+                    });
+                }
+                was != *on
+            }
+            UserOp::SetLocal(local) => {
+                if local == &user.local {
+                    false
+                } else {
+                    sqlx::query("UPDATE users SET local_access = ? WHERE pk = ?")
+                        .bind(local.to_string())
+                        .bind(user.pk)
+                        .execute(&mut *tx)
+                        .await?;
+                    true
+                }
+            }
+            UserOp::SignIn => {
+                let first = user.signed_in_at.is_none();
+                sqlx::query(
+                    "UPDATE users SET signed_in_at = coalesce(signed_in_at, ?), last_sign_in_at = ? WHERE pk = ?",
+                )
+                .bind(&at)
+                .bind(&at)
+                .bind(user.pk)
+                .execute(&mut *tx)
+                .await?;
+                bump = first;
+                if first {
+                    events.push(Event {
+                        kind: "user.activated".into(),
+                        object_id: Some(user.id.clone()),
+                        payload: json!({"id": user.id, "firstSignIn": at}),
+                    });
+                }
+                true
+            }
+        };
+        if !changed {
+            tx.rollback().await?;
+            return Ok(user);
+        }
+        // Local settings feed the effective access.
+        let row = load_user_row(&mut tx, user.pk).await?;
+        let groups = user_groups(&mut tx, tenant, &user.id).await?;
+        let access = self.policy.compute(
+            &tenant.name,
+            &UserFacts {
+                data: &row.data,
+                local: &row.local,
+                groups: &groups,
+            },
+        );
+        if access != row.access {
+            if access.user_type != row.access.user_type {
+                check_seat(&mut tx, tenant, &access.user_type).await?;
+            }
+            write_access(&mut tx, user.pk, &access).await?;
+            events.extend(access_events(&user.id, &row.access, &access));
+        }
+        if bump {
+            sqlx::query("UPDATE users SET version = version + 1, last_modified = ? WHERE pk = ?")
+                .bind(&at)
+                .bind(user.pk)
+                .execute(&mut *tx)
+                .await?;
+        }
+        guard_super_admins(&mut tx, tenant, before).await?;
+        change.audit.object_id = Some(user.id.clone());
+        change.audit.object_name = Some(user.user_name.clone());
+        change.event.object_id = Some(user.id.clone());
+        if change.event.payload == json!({}) {
+            change.event.payload = json!({"id": user.id});
+        }
+        record(&mut tx, tenant, &change).await?;
+        record_events(&mut tx, tenant, change.at, &events).await?;
+        let out = find_user(&mut tx, tenant, &user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Soft-delete a user: hidden from SCIM at once (userName free, seat
+    /// released, memberships remembered for a restore), then the ownership
+    /// transfer: queued for the hook, immediate without one, or waiting when
+    /// no successor can be found.
+    pub async fn delete_user(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        if_match: Option<&str>,
+        choice: &SuccessorChoice,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        change: Change,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let user = find_user(&mut tx, tenant, key)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or(StoreError::NotFound)?;
+        if let Some(tag) = if_match {
+            if !crate::scim::etag::matches(tag, user.version) {
+                return Err(StoreError::PreconditionFailed(format!(
+                    "If-Match {tag} does not match the current version {}",
+                    crate::scim::etag::etag(user.version)
+                )));
+            }
+        }
+        check(&user)?;
+        let before = active_super_admins(&mut tx, tenant).await?;
+        let successor = resolve_successor(&mut tx, tenant, &user, choice).await?;
+        let at = datetime::format(change.at);
+        let groups: Vec<String> = sqlx::query_scalar(
+            "SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.tenant_id = ? AND m.member_id = ? ORDER BY g.pk",
+        )
+        .bind(tenant.id)
+        .bind(&user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        self.detach_member(&mut tx, tenant, &user.id, Kind::User, &change)
+            .await?;
+        let mut deletion = json!({
+            "requestedAt": at,
+            "requestedBy": change.audit.actor,
+            "groups": groups,
+        });
+        let mut events = Vec::new();
+        let mut purge_after = None;
+        match (&successor, choice.hook) {
+            (Ok(s), true) => {
+                deletion["state"] = json!("transferring");
+                deletion["successor"] = s.clone();
+                let key = uuid::Uuid::new_v4().to_string();
+                let payload = json!({
+                    "type": "ownership.transfer",
+                    "idempotencyKey": key,
+                    "tenant": tenant.name,
+                    "user": {"id": user.id, "userName": user.user_name},
+                    "successor": s,
+                    "requestedAt": at,
+                    "requestedBy": change.audit.actor,
+                });
+                sqlx::query(
+                    "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(tenant.id)
+                .bind(&user.id)
+                .bind(s["id"].as_str().unwrap_or_default())
+                .bind(&key)
+                .bind(payload.to_string())
+                .bind(&at)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            (successor, false) => {
+                // No host hook: nothing to hand over; the deletion completes.
+                deletion["state"] = json!("deleted");
+                deletion["completedAt"] = json!(at);
+                if let Ok(s) = successor {
+                    deletion["successor"] = s.clone();
+                }
+                deletion["transfer"] = json!("no ownership-transfer hook is configured");
+                purge_after = Some(datetime::format(add_days(change.at, choice.retention_days)));
+                events.push(Event {
+                    kind: "user.deleted".into(),
+                    object_id: Some(user.id.clone()),
+                    payload: json!({"id": user.id, "userName": user.user_name}),
+                });
+            }
+            (Err(why), true) => {
+                deletion["state"] = json!("waiting");
+                deletion["reason"] = json!(why);
+            }
+        }
+        sqlx::query(
+            "UPDATE users SET deleted_at = ?, deletion = ?, purge_after = ?, version = version + 1, last_modified = ?
+             WHERE pk = ?",
+        )
+        .bind(&at)
+        .bind(deletion.to_string())
+        .bind(&purge_after)
+        .bind(&at)
+        .bind(user.pk)
+        .execute(&mut *tx)
+        .await?;
+        guard_super_admins(&mut tx, tenant, before).await?;
+        let mut change = change;
+        change.audit.object_id = Some(user.id.clone());
+        change.audit.object_name = Some(user.user_name.clone());
+        change.audit.description = match deletion["state"].as_str() {
+            Some("transferring") => format!(
+                "user \"{}\" deleted; ownership transfer to {} queued",
+                user.user_name, deletion["successor"]["userName"]
+            ),
+            Some("waiting") => format!(
+                "user \"{}\" deleted; ownership transfer waits: {}",
+                user.user_name,
+                deletion["reason"].as_str().unwrap_or_default()
+            ),
+            _ => format!("user \"{}\" deleted", user.user_name),
+        };
+        change.event.object_id = Some(user.id.clone());
+        change.event.payload =
+            json!({"id": user.id, "userName": user.user_name, "deletion": deletion});
+        record(&mut tx, tenant, &change).await?;
+        record_events(&mut tx, tenant, change.at, &events).await?;
+        let out = find_user(&mut tx, tenant, &user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Name the successor of a deletion that is waiting for one.
+    pub async fn set_successor(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        choice: &SuccessorChoice,
+        change: Change,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let user = find_user(&mut tx, tenant, id)
+            .await?
+            .filter(|u| u.deleted_at.is_some())
+            .ok_or(StoreError::NotFound)?;
+        let mut deletion = user.deletion.clone().unwrap_or_else(|| json!({}));
+        if deletion["state"] != "waiting" {
+            return Err(StoreError::Conflict(format!(
+                "the deletion of {} is not waiting for a successor (state: {})",
+                user.id, deletion["state"]
+            )));
+        }
+        let s = resolve_successor(&mut tx, tenant, &user, choice)
+            .await?
+            .map_err(StoreError::InvalidReference)?;
+        let at = datetime::format(change.at);
+        let key = uuid::Uuid::new_v4().to_string();
+        let payload = json!({
+            "type": "ownership.transfer",
+            "idempotencyKey": key,
+            "tenant": tenant.name,
+            "user": {"id": user.id, "userName": user.user_name},
+            "successor": s,
+            "requestedAt": at,
+            "requestedBy": change.audit.actor,
+        });
+        sqlx::query(
+            "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant.id)
+        .bind(&user.id)
+        .bind(s["id"].as_str().unwrap_or_default())
+        .bind(&key)
+        .bind(payload.to_string())
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        deletion["state"] = json!("transferring");
+        deletion["successor"] = s;
+        if let Some(o) = deletion.as_object_mut() {
+            o.remove("reason");
+        }
+        sqlx::query("UPDATE users SET deletion = ? WHERE pk = ?")
+            .bind(deletion.to_string())
+            .bind(user.pk)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, tenant, &change).await?;
+        let out = find_user(&mut tx, tenant, &user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Bring back a soft-deleted user (before the purge): same id, data and
+    /// groups (those that still exist); a pending transfer is cancelled.
+    pub async fn restore_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Change,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let user = find_user(&mut tx, tenant, id)
+            .await?
+            .filter(|u| u.deleted_at.is_some())
+            .ok_or(StoreError::NotFound)?;
+        check_unique(&mut tx, Kind::User, tenant, &user.data, Some(user.pk)).await?;
+        check_seat(&mut tx, tenant, &user.user_type).await?;
+        let at = datetime::format(change.at);
+        sqlx::query(
+            "UPDATE transfers SET cancelled_at = ? WHERE tenant_id = ? AND user_id = ? AND delivered_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(&at)
+        .bind(tenant.id)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+        let groups: Vec<String> = user
+            .deletion
+            .as_ref()
+            .and_then(|d| d.get("groups"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut events = Vec::new();
+        for g in &groups {
+            let pk: Option<i64> = sqlx::query_scalar(
+                "UPDATE groups SET version = version + 1, last_modified = ? WHERE tenant_id = ? AND id = ? RETURNING pk",
+            )
+            .bind(&at)
+            .bind(tenant.id)
+            .bind(g)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(pk) = pk else { continue };
+            sqlx::query(
+                "INSERT OR IGNORE INTO memberships (group_pk, tenant_id, member_id, member_type) VALUES (?, ?, ?, 'User')",
+            )
+            .bind(pk)
+            .bind(tenant.id)
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+            events.push(Event {
+                kind: "group.updated".into(),
+                object_id: Some(g.clone()),
+                payload: json!({"id": g, "restoredMember": user.id}),
+            });
+        }
+        sqlx::query(
+            "UPDATE users SET deleted_at = NULL, deletion = NULL, purge_after = NULL, version = version + 1, last_modified = ?
+             WHERE pk = ?",
+        )
+        .bind(&at)
+        .bind(user.pk)
+        .execute(&mut *tx)
+        .await?;
+        let row = load_user_row(&mut tx, user.pk).await?;
+        let facts = user_groups(&mut tx, tenant, &user.id).await?;
+        let access = self.policy.compute(
+            &tenant.name,
+            &UserFacts {
+                data: &row.data,
+                local: &row.local,
+                groups: &facts,
+            },
+        );
+        if access != row.access {
+            write_access(&mut tx, user.pk, &access).await?;
+            events.extend(access_events(&user.id, &row.access, &access));
+        }
+        record(&mut tx, tenant, &change).await?;
+        record_events(&mut tx, tenant, change.at, &events).await?;
+        let out = find_user(&mut tx, tenant, &user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Remove a deleted user's data for good. Audit rows stay, with the
+    /// user's personal data (userName, names, emails) redacted; stored event
+    /// payloads lose it too.
+    pub async fn purge_user(&self, tenant: &Tenant, id: &str, change: Change) -> StoreResult<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let user = find_user(&mut tx, tenant, id)
+            .await?
+            .filter(|u| u.deleted_at.is_some())
+            .ok_or(StoreError::NotFound)?;
+        if user
+            .deletion
+            .as_ref()
+            .and_then(|d| d.get("state"))
+            .and_then(Value::as_str)
+            != Some("deleted")
+        {
+            return Err(StoreError::Conflict(format!(
+                "user {} cannot be purged before its ownership transfer completes",
+                user.id
+            )));
+        }
+        let mut pii: Vec<String> = vec![user.user_name.clone()];
+        let d = &user.data;
+        for key in ["displayName", "nickName", "externalId"] {
+            if let Some(v) = d.get(key).and_then(Value::as_str) {
+                pii.push(v.to_string());
+            }
+        }
+        if let Some(name) = d.get("name").and_then(Value::as_object) {
+            pii.extend(name.values().filter_map(Value::as_str).map(str::to_string));
+        }
+        for attr in ["emails", "phoneNumbers"] {
+            if let Some(items) = d.get(attr).and_then(Value::as_array) {
+                pii.extend(
+                    items
+                        .iter()
+                        .filter_map(|i| i.get("value").and_then(Value::as_str))
+                        .map(str::to_string),
+                );
+            }
+        }
+        pii.retain(|p| p.chars().count() >= 3);
+        pii.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        pii.dedup();
+        // Rows about the user, and rows the user wrote as an admin.
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, description, object_name, actor FROM audit_log
+             WHERE tenant_id = ?1 AND (object_id = ?2 OR actor_user_id = ?2)",
+        )
+        .bind(tenant.id)
+        .bind(&user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let redact = |s: &str| {
+            let mut s = s.to_string();
+            for p in &pii {
+                s = s.replace(p.as_str(), "[redacted]");
+            }
+            s
+        };
+        for (id, description, name, actor) in rows {
+            sqlx::query(
+                "UPDATE audit_log SET description = ?, object_name = ?, actor = ? WHERE id = ?",
+            )
+            .bind(redact(&description))
+            .bind(name.map(|n| redact(&n)))
+            .bind(redact(&actor))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let events: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, payload FROM outbox WHERE tenant_id = ? AND object_id = ?")
+                .bind(tenant.id)
+                .bind(&user.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, payload) in events {
+            sqlx::query("UPDATE outbox SET payload = ? WHERE id = ?")
+                .bind(redact(&payload))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE transfers SET payload = '{}' WHERE tenant_id = ? AND user_id = ?")
+            .bind(tenant.id)
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked = coalesce(revoked, ?) WHERE user_id = ?")
+            .bind(datetime::format(change.at))
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE pk = ?")
+            .bind(user.pk)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, tenant, &change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deleted users whose retention window has ended: (tenant, id).
+    pub async fn due_purges(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<(Tenant, String)>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT t.id, t.name, u.id FROM users u JOIN tenants t ON t.id = u.tenant_id
+             WHERE u.purge_after IS NOT NULL AND u.purge_after <= ? ORDER BY u.purge_after LIMIT ?",
+        )
+        .bind(datetime::format(now))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tid, name, id)| (Tenant { id: tid, name }, id))
+            .collect())
+    }
+
+    // ---- delivery queues ----------------------------------------------------
+
+    /// Ownership-transfer calls due now, oldest first.
+    pub async fn due_transfers(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<TransferCall>> {
+        let rows: Vec<(i64, i64, String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT x.id, t.id, t.name, x.user_id, x.successor_id, x.idempotency_key, x.payload, x.attempts
+             FROM transfers x JOIN tenants t ON t.id = x.tenant_id
+             WHERE x.delivered_at IS NULL AND x.cancelled_at IS NULL AND x.next_attempt_at <= ?
+             ORDER BY x.next_attempt_at, x.id LIMIT ?",
+        )
+        .bind(datetime::format(now))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, tid, name, user_id, successor_id, idempotency_key, payload, attempts)| {
+                    TransferCall {
+                        id,
+                        tenant: Tenant { id: tid, name },
+                        user_id,
+                        successor_id,
+                        idempotency_key,
+                        payload,
+                        attempts,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// The host acknowledged a transfer: the deletion completes (soft-deleted,
+    /// restorable until `purge_after`).
+    pub async fn transfer_delivered(
+        &self,
+        call: &TransferCall,
+        purge_after: OffsetDateTime,
+        change: Change,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let at = datetime::format(change.at);
+        let n = sqlx::query(
+            "UPDATE transfers SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
+             WHERE id = ? AND delivered_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(&at)
+        .bind(call.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            // Cancelled by a restore while the call was in flight.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let user = find_user(&mut tx, &call.tenant, &call.user_id).await?;
+        if let Some(user) = user.filter(|u| u.deleted_at.is_some()) {
+            let mut deletion = user.deletion.clone().unwrap_or_else(|| json!({}));
+            deletion["state"] = json!("deleted");
+            deletion["completedAt"] = json!(at);
+            sqlx::query("UPDATE users SET deletion = ?, purge_after = ? WHERE pk = ?")
+                .bind(deletion.to_string())
+                .bind(datetime::format(purge_after))
+                .bind(user.pk)
+                .execute(&mut *tx)
+                .await?;
+        }
+        record(&mut tx, &call.tenant, &change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A transfer call failed: try again at `next`, and audit the outcome.
+    pub async fn transfer_failed(
+        &self,
+        call: &TransferCall,
+        next: OffsetDateTime,
+        error: &str,
+        change: Change,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE transfers SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+             WHERE id = ? AND delivered_at IS NULL",
+        )
+        .bind(datetime::format(next))
+        .bind(error)
+        .bind(call.id)
+        .execute(&mut *tx)
+        .await?;
+        record_audit_only(&mut tx, &call.tenant, &change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Events not yet delivered to the webhook, due now, in order.
+    pub async fn due_events(&self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<EventCall>> {
+        let rows: Vec<(i64, String, String, String, Option<String>, String, i64, Option<String>)> =
+            sqlx::query_as(
+                "SELECT o.id, t.name, o.at, o.kind, o.object_id, o.payload, o.attempts, o.next_attempt_at
+                 FROM outbox o JOIN tenants t ON t.id = o.tenant_id
+                 WHERE o.delivered_at IS NULL ORDER BY o.id LIMIT ?",
+            )
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        let now = datetime::format(now);
+        let mut out = Vec::new();
+        for (id, tenant, at, kind, object_id, payload, attempts, next) in rows {
+            // Delivery is in order: stop at the first event still backing off.
+            if next.as_deref().is_some_and(|n| n > now.as_str()) {
+                break;
+            }
+            out.push(EventCall {
+                id,
+                tenant: tenant.clone(),
+                payload: json!({
+                    "id": id,
+                    "tenant": tenant,
+                    "at": at,
+                    "type": kind,
+                    "objectId": object_id,
+                    "data": parse_json(&payload)?,
+                }),
+                attempts,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn event_delivered(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+            .bind(datetime::format(at))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn event_failed(
+        &self,
+        id: i64,
+        next: OffsetDateTime,
+        error: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(datetime::format(next))
+        .bind(error)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Pending ownership transfers of a tenant (admin view).
+    pub async fn pending_transfers(&self, tenant: &Tenant) -> StoreResult<Vec<Value>> {
+        let rows: Vec<(String, String, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT user_id, successor_id, attempts, next_attempt_at, last_error FROM transfers
+             WHERE tenant_id = ? AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(u, s, a, n, e)| {
+                json!({"userId": u, "successorId": s, "attempts": a, "nextAttemptAt": n, "lastError": e})
+            })
+            .collect())
+    }
+}
+
+/// An audit row without an event (a failed delivery attempt).
+async fn record_audit_only(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    change: &Change,
+) -> StoreResult<()> {
+    let a = &change.audit;
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.id)
+    .bind(datetime::format(change.at))
+    .bind(&a.actor)
+    .bind(&a.actor_user_id)
+    .bind(&a.source_ip)
+    .bind(&a.request_id)
+    .bind(&a.object_type)
+    .bind(&a.object_id)
+    .bind(&a.object_name)
+    .bind(&a.action)
+    .bind(&a.description)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The successor of a deletion: the one requested, else the user's manager,
+/// else the tenant's fallback owner. `Ok(Err(why))` when there is none.
+async fn resolve_successor(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    user: &UserRecord,
+    choice: &SuccessorChoice,
+) -> StoreResult<Result<Value, String>> {
+    let usable = |u: &UserRecord| u.deleted_at.is_none() && u.id != user.id;
+    if let Some(req) = &choice.requested {
+        return match find_user(conn, tenant, req).await?.filter(usable) {
+            Some(s) => Ok(Ok(
+                json!({"id": s.id, "userName": s.user_name, "source": "request"}),
+            )),
+            None => Err(StoreError::InvalidReference(format!(
+                "successor \"{req}\" is not another live user of this tenant"
+            ))),
+        };
+    }
+    let mut why = vec!["no successor was named".to_string()];
+    let manager = user
+        .data
+        .get(URN_ENTERPRISE)
+        .and_then(|e| e.get("manager"))
+        .and_then(|m| m.get("value"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match manager {
+        Some(m) => match find_user(conn, tenant, &m).await?.filter(usable) {
+            Some(s) => {
+                return Ok(Ok(
+                    json!({"id": s.id, "userName": s.user_name, "source": "manager"}),
+                ))
+            }
+            None => why.push(format!("the manager \"{m}\" is not a live user")),
+        },
+        None => why.push("the user has no manager".into()),
+    }
+    match &choice.fallback {
+        Some(f) => match find_user(conn, tenant, f).await?.filter(usable) {
+            Some(s) => {
+                return Ok(Ok(
+                    json!({"id": s.id, "userName": s.user_name, "source": "fallback"}),
+                ))
+            }
+            None => why.push(format!("the fallback owner \"{f}\" is not a live user")),
+        },
+        None => why.push("the tenant has no fallback owner".into()),
+    }
+    Ok(Err(format!(
+        "{}; name one with POST /admin/v1/users/{}/transfer",
+        why.join(", "),
+        user.id
+    )))
+}
