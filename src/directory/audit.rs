@@ -7,6 +7,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("id", "id"),
     ("at", "at"),
     ("actor", "actor"),
+    ("actor_user_id", "actorUserId"),
     ("source_ip", "sourceIp"),
     ("request_id", "requestId"),
     ("object_type", "objectType"),

@@ -902,7 +902,7 @@ impl Store {
     /// One page of a tenant's audit log, oldest first, after a cursor.
     pub async fn audit_page(&self, tenant: &Tenant, q: &AuditQuery) -> StoreResult<Vec<Value>> {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT id, at, actor, source_ip, request_id, object_type, object_id, object_name, action, description
+            "SELECT id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description
              FROM audit_log WHERE tenant_id = ",
         );
         qb.push_bind(tenant.id);
@@ -940,6 +940,7 @@ impl Store {
                     "id": r.try_get::<i64, _>("id")?,
                     "at": r.try_get::<String, _>("at")?,
                     "actor": r.try_get::<String, _>("actor")?,
+                    "actorUserId": r.try_get::<Option<String>, _>("actor_user_id")?,
                     "sourceIp": r.try_get::<Option<String>, _>("source_ip")?,
                     "requestId": r.try_get::<Option<String>, _>("request_id")?,
                     "objectType": r.try_get::<String, _>("object_type")?,

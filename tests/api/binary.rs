@@ -131,7 +131,7 @@ fn audit_export_as_jsonl_and_csv() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "id,at,actor,source_ip,request_id,object_type,object_id,object_name,action,description"
+        "id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description"
     );
     assert_eq!(rows.len(), 3);
     assert!(rows[1].contains(",\"a,comma\",created,"), "{}", rows[1]);

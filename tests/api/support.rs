@@ -31,6 +31,13 @@ impl Clock for StepClock {
     }
 }
 
+impl StepClock {
+    /// Jump ahead (retention windows, backoff).
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
 /// Ids `00000000-0000-4000-8000-000000000001`, `…02`, …
 pub struct SeqIds(AtomicI64);
 
@@ -44,6 +51,8 @@ impl IdGen for SeqIds {
 pub struct TestApp {
     pub router: Router,
     pub store: Store,
+    pub directory: Arc<rollcall::directory::Directory>,
+    pub clock: Arc<StepClock>,
     pub token: String,
     pub tenant: Tenant,
     pub _dir: TempDir,
@@ -96,18 +105,42 @@ impl TestApp {
     }
 
     pub async fn with_config(http: HttpConfig) -> Self {
+        Self::with(http, DirectoryConfig::default()).await
+    }
+
+    /// An app whose directory follows this configuration (policy, hooks).
+    pub async fn with_directory(directory: DirectoryConfig) -> Self {
+        Self::with(HttpConfig::default(), directory).await
+    }
+
+    /// An app configured from TOML text, as `rollcall serve --config` would be.
+    pub async fn from_toml(text: &str) -> Self {
+        let cfg: rollcall::config::Config = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        Self::with_directory(DirectoryConfig {
+            max_members_returned: cfg.max_members_returned,
+            policy: Arc::new(cfg.policy()),
+            hooks: cfg.hooks.clone(),
+        })
+        .await
+    }
+
+    async fn with(http: HttpConfig, directory: DirectoryConfig) -> Self {
         let dir = TempDir::new().unwrap();
         let url = format!("sqlite://{}", dir.path().join("rollcall.db").display());
         let store = Store::connect(&url).await.unwrap();
+        let clock = Arc::new(StepClock(AtomicI64::new(0)));
         let state = rollcall::build_state(
             store.clone(),
-            Arc::new(StepClock(AtomicI64::new(0))),
+            clock.clone(),
             Arc::new(SeqIds(AtomicI64::new(0))),
             http,
-            DirectoryConfig::default(),
+            directory,
         );
         let (tenant, token) = new_token(&store, "acme", "okta").await;
         TestApp {
+            directory: state.directory.clone(),
+            clock,
             router: rollcall::app(state),
             store,
             token,
@@ -249,6 +282,15 @@ pub async fn new_token(store: &Store, tenant: &str, label: &str) -> (Tenant, Str
     let (token, record) = tokens::generate(&t, label, now);
     store.insert_token(&t, &record).await.unwrap();
     (t, token)
+}
+
+/// Admin credentials acting as user `user_id` of the tenant.
+pub async fn admin_token(store: &Store, tenant: &Tenant, user_id: &str, label: &str) -> String {
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let (token, mut record) = tokens::generate(tenant, label, now);
+    record.user_id = Some(user_id.to_string());
+    store.insert_token(tenant, &record).await.unwrap();
+    token
 }
 
 pub fn patch_body(ops: Value) -> Value {
