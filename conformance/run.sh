@@ -158,11 +158,12 @@ else
   log "server pid $SERVER_PID at $BASE_URL"
 fi
 
-# A tenant's first user becomes super-admin and the last super-admin cannot be
-# deleted or demoted: seed one so the tester's throw-away users are ordinary.
+# The last active super-admin of a tenant cannot be demoted, disabled or
+# deleted: the tester randomly asserts role=super-admin on its throw-away users
+# and later changes it, so seed a super-admin that stays.
 if [ "${CONFORMANCE_SEED_ADMIN:-1}" = "1" ]; then
   seed_status="$(http_status "$BASE_URL/Users" "$TOKEN" \
-    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"conformance-owner@example.com"}')"
+    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:rollcall:scim:schemas:extension:access:2.0:User"],"userName":"conformance-owner@example.com","urn:rollcall:scim:schemas:extension:access:2.0:User":{"role":"super-admin"}}')"
   log "seed user POST /Users -> $seed_status"
 fi
 

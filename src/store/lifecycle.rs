@@ -22,6 +22,20 @@ use crate::scim::schema::{Kind, URN_ENTERPRISE};
 const USER_COLUMNS: &str = "pk, id, user_name, data, status, user_type, role, plan, access, local_access, managed,
     signed_in_at, last_sign_in_at, banned_at, ban_reason, deleted_at, deletion, purge_after, version, created, last_modified";
 
+/// id, tenant id, tenant name, user, successor, key, payload, attempts.
+type TransferRow = (i64, i64, String, String, String, String, String, i64);
+/// id, tenant, at, kind, object id, payload, attempts, next attempt.
+type EventRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<String>,
+);
+
 fn parse_json(s: &str) -> StoreResult<Value> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -655,7 +669,7 @@ impl Store {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<TransferCall>> {
-        let rows: Vec<(i64, i64, String, String, String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<TransferRow> = sqlx::query_as(
             "SELECT x.id, t.id, t.name, x.user_id, x.successor_id, x.idempotency_key, x.payload, x.attempts
              FROM transfers x JOIN tenants t ON t.id = x.tenant_id
              WHERE x.delivered_at IS NULL AND x.cancelled_at IS NULL AND x.next_attempt_at <= ?
@@ -749,7 +763,7 @@ impl Store {
 
     /// Events not yet delivered to the webhook, due now, in order.
     pub async fn due_events(&self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<EventCall>> {
-        let rows: Vec<(i64, String, String, String, Option<String>, String, i64, Option<String>)> =
+        let rows: Vec<EventRow> =
             sqlx::query_as(
                 "SELECT o.id, t.name, o.at, o.kind, o.object_id, o.payload, o.attempts, o.next_attempt_at
                  FROM outbox o JOIN tenants t ON t.id = o.tenant_id

@@ -543,3 +543,126 @@ async fn rule_every_lifecycle_change_reaches_the_event_webhook_in_order() {
     app.directory.deliver_due().await.unwrap();
     assert_eq!(recv.calls.lock().unwrap().len(), calls.len());
 }
+
+/// The real binary: the receiver is down, the server is killed, restarted,
+/// the receiver comes up, and the queued transfer is delivered and the
+/// deletion completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_transfer_survives_a_kill_with_the_receiver_down() {
+    use crate::server::{request, token, Server};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("r.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("rollcall.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[hooks]\nownership_transfer_url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\nretry_base_ms = 100\nretry_max_ms = 400\npoll_ms = 50\n"
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let tok = token(&db, "acme");
+    let auth = vec![
+        ("Authorization".to_string(), format!("Bearer {tok}")),
+        (
+            "Content-Type".to_string(),
+            "application/scim+json".to_string(),
+        ),
+    ];
+    let post = |addr: &str, body: Value| -> Value {
+        let r = request(
+            addr,
+            "POST",
+            "/scim/v2/Users",
+            &auth,
+            Some(&body.to_string()),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    };
+    let wait_for = |what: &str, mut f: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    let server = Server::start_with(&db, &["--config", cfg]);
+    let boss = post(
+        &server.addr,
+        json!({"schemas": [USER], "userName": "boss@acme.test"}),
+    );
+    let m = post(
+        &server.addr,
+        json!({"schemas": [USER, ENTERPRISE], "userName": "m@acme.test", ENTERPRISE: {"manager": {"value": boss["id"]}}}),
+    );
+    let m = m["id"].as_str().unwrap().to_string();
+    let r = request(
+        &server.addr,
+        "DELETE",
+        &format!("/scim/v2/Users/{m}"),
+        &auth,
+        None,
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        request(
+            &server.addr,
+            "GET",
+            &format!("/scim/v2/Users/{m}"),
+            &auth,
+            None
+        )
+        .status,
+        404
+    );
+    // The receiver is down: attempts fail and are audited.
+    let addr = server.addr.clone();
+    wait_for(
+        "a failed attempt",
+        Box::new(|| {
+            let r = request(
+                &addr,
+                "GET",
+                "/admin/v1/audit?action=ownership_transfer_failed",
+                &auth,
+                None,
+            );
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            !v["items"].as_array().unwrap().is_empty()
+        }),
+    );
+    drop(server); // SIGKILL
+
+    let recv = Receiver::default();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    Receiver::serve(recv.clone(), listener);
+    let server = Server::start_with(&db, &["--config", cfg]);
+    let addr = server.addr.clone();
+    wait_for(
+        "the deletion to complete",
+        Box::new(|| {
+            let r = request(&addr, "GET", &format!("/admin/v1/users/{m}"), &auth, None);
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            v["deletion"]["state"] == "deleted"
+        }),
+    );
+    let calls = recv.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "delivered once");
+    assert!(verify(&calls[0].0, &calls[0].1));
+    let body: Value = serde_json::from_str(&calls[0].1).unwrap();
+    assert_eq!(body["user"]["id"], m.as_str());
+    assert_eq!(body["successor"]["source"], "manager");
+    let r = request(&addr, "GET", "/admin/v1/events?limit=1000", &auth, None);
+    assert!(r.body.contains("\"user.deleted\""), "{}", r.body);
+}
