@@ -595,3 +595,144 @@ impl AccessPolicy for Policy {
         Policy::group_matters(self, tenant, group)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn policy(rules: &str) -> Policy {
+        let cfg: crate::config::Config = toml::from_str(rules).unwrap();
+        let p = cfg.policy();
+        p.validate().unwrap();
+        p
+    }
+
+    fn facts<'a>(
+        data: &'a Map<String, Value>,
+        local: &'a Value,
+        groups: &'a [GroupFacts],
+    ) -> UserFacts<'a> {
+        UserFacts {
+            data,
+            local,
+            groups,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn group(name: &str) -> GroupFacts {
+        GroupFacts {
+            display_name: name.into(),
+            external_id: None,
+        }
+    }
+
+    #[test]
+    fn defaults_without_rules() {
+        let p = Policy::default();
+        let data = obj(json!({"userName": "a"}));
+        let a = p.compute("t", &facts(&data, &json!({}), &[]));
+        assert_eq!(
+            (a.user_type.as_str(), a.role.as_str(), a.rank),
+            ("user", "member", 20)
+        );
+        assert_eq!(a.plan, None);
+        assert_eq!(a.explain["role"]["source"], "default");
+    }
+
+    #[test]
+    fn last_matching_rule_wins_and_viewers_are_capped() {
+        let p = policy(
+            r#"
+[[role_mapping]]
+match = { group = "A" }
+set = { role = "admin" }
+[[role_mapping]]
+match = { group = "B" }
+set = { role = "power-user" }
+[[role_mapping]]
+match = { role = "v" }
+set = { type = "viewer" }
+"#,
+        );
+        let data = obj(json!({"userName": "a"}));
+        let both = [group("a"), group("B")];
+        let a = p.compute("t", &facts(&data, &json!({}), &both));
+        assert_eq!(a.role, "power-user");
+        assert_eq!(a.explain["role"]["rule"], "rule 2");
+        let viewer = obj(json!({"userName": "a", "roles": [{"value": "V"}]}));
+        let a = p.compute("t", &facts(&viewer, &json!({}), &both));
+        assert_eq!(
+            (a.user_type.as_str(), a.role.as_str()),
+            ("viewer", "read-only")
+        );
+        assert!(a.explain["projects"].get("*").is_none());
+    }
+
+    #[test]
+    fn plans_follow_the_catalog_order_and_personal_wins() {
+        let p = policy(
+            r#"
+plans = ["basic", "team", "enterprise"]
+[[role_mapping]]
+match = { group = "Data" }
+set = { plan = "enterprise" }
+[[role_mapping]]
+match = { group = "Eng" }
+set = { plan = "team" }
+"#,
+        );
+        let data = obj(json!({"userName": "a"}));
+        let g = [group("Data"), group("Eng")];
+        assert_eq!(
+            p.compute("t", &facts(&data, &json!({}), &g))
+                .plan
+                .as_deref(),
+            Some("enterprise")
+        );
+        let local = json!({"plan": "basic"});
+        assert_eq!(
+            p.compute("t", &facts(&data, &local, &g)).plan.as_deref(),
+            Some("basic")
+        );
+    }
+
+    #[test]
+    fn rules_match_on_every_condition_and_enterprise_attributes() {
+        let p = policy(
+            r#"
+[[role_mapping]]
+match = { attribute = "department", equals = "Finance", user_type = "Employee" }
+set = { role = "admin" }
+"#,
+        );
+        let yes = obj(
+            json!({"userName": "a", "userType": "employee", URN_ENTERPRISE: {"department": "FINANCE"}}),
+        );
+        let no = obj(
+            json!({"userName": "a", "userType": "contractor", URN_ENTERPRISE: {"department": "Finance"}}),
+        );
+        assert_eq!(p.compute("t", &facts(&yes, &json!({}), &[])).role, "admin");
+        assert_eq!(p.compute("t", &facts(&no, &json!({}), &[])).role, "member");
+    }
+
+    #[test]
+    fn validation_refuses_unknown_roles_plans_and_empty_rules() {
+        for bad in [
+            "[[role_mapping]]\nmatch = { role = \"x\" }\nset = { role = \"wizard\" }\n",
+            "plans = [\"a\"]\n[[role_mapping]]\nmatch = { role = \"x\" }\nset = { plan = \"b\" }\n",
+            "[[role_mapping]]\nmatch = {}\nset = { role = \"admin\" }\n",
+            "[[role_mapping]]\nmatch = { role = \"x\" }\nset = {}\n",
+            "[[role_mapping]]\nmatch = { attribute = \"department\" }\nset = { role = \"admin\" }\n",
+            "[[roles]]\nname = \"admin\"\nrank = 41\n",
+            "[[role_mapping]]\nmatch = { role = \"x\" }\nset = { projects = { p = \"boss\" } }\n",
+        ] {
+            let cfg: crate::config::Config = toml::from_str(bad).unwrap();
+            assert!(cfg.policy().validate().is_err(), "{bad}");
+        }
+    }
+}

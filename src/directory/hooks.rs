@@ -274,3 +274,44 @@ pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_sha256_over_timestamp_dot_body() {
+        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret
+        assert_eq!(
+            sign("secret", 1_700_000_000, r#"{"a":1}"#),
+            "v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
+        );
+        assert_ne!(
+            sign("secret", 1_700_000_001, r#"{"a":1}"#),
+            sign("secret", 1_700_000_000, r#"{"a":1}"#)
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let ms = |a| backoff(a, 1000, 60_000).as_millis();
+        assert_eq!(
+            [ms(0), ms(1), ms(2), ms(5), ms(6), ms(99)],
+            [1000, 2000, 4000, 32_000, 60_000, 60_000]
+        );
+    }
+
+    #[test]
+    fn hooks_need_a_secret_and_valid_urls() {
+        let mut h = HooksConfig {
+            ownership_transfer_url: Some("http://h/x".into()),
+            ..HooksConfig::default()
+        };
+        assert!(h.validate().is_err());
+        h.secret = Some("0123456789abcdef".into());
+        assert!(h.validate().is_ok());
+        h.events_url = Some("not a url".into());
+        assert!(h.validate().is_err());
+    }
+}
