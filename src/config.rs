@@ -22,6 +22,10 @@ pub struct Config {
     pub max_page_size: i64,
     /// At most this many members are returned with a group.
     pub max_members_returned: i64,
+    /// Most operations in one Bulk request (announced as bulk.maxOperations).
+    pub bulk_max_operations: usize,
+    /// Largest Bulk request body in bytes (announced as bulk.maxPayloadSize).
+    pub bulk_max_payload_size: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// OAuth issuers whose JWT access tokens are accepted (`[[oauth]]`).
@@ -79,6 +83,8 @@ impl Default for Config {
             default_page_size: 100,
             max_page_size: 1000,
             max_members_returned: 10_000,
+            bulk_max_operations: 10_000,
+            bulk_max_payload_size: 16 * 1024 * 1024,
             log_format: "text".into(),
             oauth: Vec::new(),
             oauth_jwks_refresh_seconds: 30,
@@ -174,6 +180,11 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.policy().validate().map_err(ConfigError::Invalid)?;
         self.hooks.validate().map_err(ConfigError::Invalid)?;
+        if self.bulk_max_operations < 1 || self.bulk_max_payload_size < self.max_payload_size {
+            return Err(ConfigError::Invalid(
+                "bulk_max_operations must be at least 1 and bulk_max_payload_size at least max_payload_size".into(),
+            ));
+        }
         if self.max_payload_size < 1024 {
             return Err(ConfigError::Invalid(
                 "max_payload_size must be at least 1024 bytes".into(),

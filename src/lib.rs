@@ -47,6 +47,8 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
                 default_count: cfg.default_page_size,
                 max_count: cfg.max_page_size,
             },
+            bulk_max_operations: cfg.bulk_max_operations,
+            bulk_max_payload_size: cfg.bulk_max_payload_size,
         },
         DirectoryConfig {
             max_members_returned: cfg.max_members_returned,

@@ -414,10 +414,132 @@ pub async fn search_all(
     Ok(scim(StatusCode::OK, list_response(total, start, resources)))
 }
 
-pub async fn bulk() -> ApiResult {
-    Err(ApiError(ScimError::not_implemented(
-        "Bulk is not supported yet (see bulk.supported in /ServiceProviderConfig)",
-    )))
+/// `POST /Bulk` (RFC 7644 §3.7): operations run one by one, each in its own
+/// transaction, creators of a `bulkId` before the operations referring to it.
+pub async fn bulk(
+    State(s): State<AppState>,
+    RequestCtx(ctx): RequestCtx,
+    ScimJson(body): ScimJson,
+) -> ApiResult {
+    use crate::scim::bulk::{self, BulkMethod, URN_BULK_RESPONSE};
+    let req = bulk::parse(&body, s.http.bulk_max_operations)?;
+    let (order, stuck) = bulk::plan(&req.ops);
+    let mut created: std::collections::HashMap<String, String> = Default::default();
+    let mut results: Vec<(usize, Value)> = Vec::with_capacity(req.ops.len());
+    let mut errors = 0usize;
+    let id_only = RawListParams {
+        attributes: Some("id".into()),
+        ..Default::default()
+    };
+    let stopped = |errors: usize| req.fail_on_errors.is_some_and(|max| errors >= max);
+    for i in order {
+        if stopped(errors) {
+            break;
+        }
+        let op = &req.ops[i];
+        let mut entry = serde_json::Map::new();
+        entry.insert("method".into(), op.method_text.to_ascii_uppercase().into());
+        if let Some(b) = &op.bulk_id {
+            entry.insert("bulkId".into(), b.clone().into());
+        }
+        let outcome: Result<(u16, Option<Resource>, String), ScimError> = async {
+            let (method, kind, id) = op.parsed.clone()?;
+            let unresolved = |b: String| {
+                ScimError::conflict(format!(
+                    "bulkId \"{b}\" did not resolve: no operation created it, or it failed"
+                ))
+            };
+            let data = match &op.data {
+                Some(d) => bulk::substitute(d, &created).map_err(unresolved)?,
+                None => Value::Null,
+            };
+            let id = id
+                .map(|i| bulk::resolve_id(&i, &created))
+                .transpose()
+                .map_err(unresolved)?;
+            let projection = projection_only(&s, kind, &id_only).map_err(|e| e.0)?;
+            let dir = &s.directory;
+            let tag = op.version.as_deref();
+            let endpoint = dir.registry.resource_type(kind).endpoint.clone();
+            let location = |id: &str| format!("{}{}/{}", ctx.base_url, endpoint, id);
+            let to_scim = |e: crate::directory::DirectoryError| e.to_scim();
+            Ok(match (method, id) {
+                (BulkMethod::Post, _) => {
+                    let r = dir
+                        .create(&ctx, kind, &data, &projection)
+                        .await
+                        .map_err(to_scim)?;
+                    let loc = location(&r.stored.id);
+                    (201, Some(r), loc)
+                }
+                (BulkMethod::Put, Some(id)) => {
+                    let r = dir
+                        .replace(&ctx, kind, &id, &data, tag, &projection)
+                        .await
+                        .map_err(to_scim)?;
+                    (200, Some(r), location(&id))
+                }
+                (BulkMethod::Patch, Some(id)) => {
+                    let r = dir
+                        .patch(&ctx, kind, &id, &data, tag, &projection)
+                        .await
+                        .map_err(to_scim)?;
+                    (200, Some(r), location(&id))
+                }
+                (BulkMethod::Delete, Some(id)) => {
+                    dir.delete(&ctx, kind, &id, tag).await.map_err(to_scim)?;
+                    (204, None, location(&id))
+                }
+                (_, None) => return Err(ScimError::invalid_path("a resource path is needed")),
+            })
+        }
+        .await;
+        match outcome {
+            Ok((status, res, loc)) => {
+                if let (Some(b), Some(r)) = (&op.bulk_id, &res) {
+                    if status == 201 {
+                        created.insert(b.clone(), r.stored.id.clone());
+                    }
+                }
+                entry.insert("location".into(), loc.into());
+                if let Some(r) = &res {
+                    entry.insert("version".into(), etag::etag(r.stored.version).into());
+                }
+                entry.insert("status".into(), status.to_string().into());
+            }
+            Err(e) => {
+                errors += 1;
+                entry.insert("status".into(), e.status.to_string().into());
+                entry.insert("response".into(), e.to_json());
+            }
+        }
+        results.push((i, Value::Object(entry)));
+    }
+    if !stopped(errors) {
+        for i in stuck {
+            let op = &req.ops[i];
+            let e = ScimError::conflict(
+                "circular bulkId reference: this operation and the ones it refers to wait for each other",
+            );
+            let mut entry = serde_json::Map::new();
+            entry.insert("method".into(), op.method_text.to_ascii_uppercase().into());
+            if let Some(b) = &op.bulk_id {
+                entry.insert("bulkId".into(), b.clone().into());
+            }
+            entry.insert("status".into(), "409".into());
+            entry.insert("response".into(), e.to_json());
+            results.push((i, Value::Object(entry)));
+        }
+    }
+    // Answer in request order.
+    results.sort_by_key(|(i, _)| *i);
+    Ok(scim(
+        StatusCode::OK,
+        json!({
+            "schemas": [URN_BULK_RESPONSE],
+            "Operations": results.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }),
+    ))
 }
 
 pub async fn me() -> ApiResult {

@@ -38,6 +38,10 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     pub max_payload_size: usize,
     pub page: PageLimits,
+    /// Most operations one Bulk request may carry.
+    pub bulk_max_operations: usize,
+    /// Largest Bulk request body, in bytes.
+    pub bulk_max_payload_size: usize,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +50,8 @@ impl Default for HttpConfig {
             public_url: None,
             max_payload_size: 1024 * 1024,
             page: PageLimits::default(),
+            bulk_max_operations: 10_000,
+            bulk_max_payload_size: 16 * 1024 * 1024,
         }
     }
 }
@@ -64,8 +70,9 @@ impl AppState {
         Capabilities {
             max_payload_size: self.http.max_payload_size,
             max_results: self.http.page.max_count,
-            bulk_max_operations: 0,
-            bulk_supported: false,
+            bulk_max_operations: self.http.bulk_max_operations,
+            bulk_max_payload_size: self.http.bulk_max_payload_size,
+            bulk_supported: true,
         }
     }
 }
@@ -136,7 +143,10 @@ fn routes(state: AppState) -> Router {
                 .delete(handlers::delete_group),
         )
         .route("/.search", post(handlers::search_all))
-        .route("/Bulk", post(handlers::bulk))
+        .route(
+            "/Bulk",
+            post(handlers::bulk).layer(DefaultBodyLimit::max(state.http.bulk_max_payload_size)),
+        )
         .route(
             "/Me",
             get(handlers::me)

@@ -10,6 +10,7 @@ pub struct Capabilities {
     pub max_payload_size: usize,
     pub max_results: i64,
     pub bulk_max_operations: usize,
+    pub bulk_max_payload_size: usize,
     pub bulk_supported: bool,
 }
 
@@ -21,7 +22,7 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
         "bulk": {
             "supported": caps.bulk_supported,
             "maxOperations": if caps.bulk_supported { caps.bulk_max_operations } else { 0 },
-            "maxPayloadSize": caps.max_payload_size,
+            "maxPayloadSize": if caps.bulk_supported { caps.bulk_max_payload_size } else { 0 },
         },
         "filter": { "supported": true, "maxResults": caps.max_results },
         "changePassword": { "supported": false },

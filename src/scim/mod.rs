@@ -2,6 +2,7 @@
 //! validation, projection, filters, the PATCH engine, list parameters,
 //! ETags and errors. Nothing here does I/O.
 
+pub mod bulk;
 pub mod datetime;
 pub mod discovery;
 pub mod error;

@@ -264,11 +264,12 @@ async fn bad_list_parameters() {
 async fn oversized_body_is_413_and_announced() {
     let app = TestApp::with_config(rollcall::http::HttpConfig {
         max_payload_size: 4096,
+        bulk_max_payload_size: 8192,
         ..Default::default()
     })
     .await;
     let spc = app.get("/scim/v2/ServiceProviderConfig").await;
-    assert_eq!(spc.body["bulk"]["maxPayloadSize"], 4096);
+    assert_eq!(spc.body["bulk"]["maxPayloadSize"], 8192);
     let big = json!({"schemas": [USER], "userName": "big", "title": "x".repeat(5000)});
     app.post("/scim/v2/Users", &big)
         .await
@@ -336,9 +337,10 @@ async fn unknown_endpoints_and_methods() {
         .await;
     r.assert_error(405, None);
     app.get("/scim/v2/Me").await.assert_error(501, None);
+    // A Bulk request without its schema is a syntax error.
     app.post("/scim/v2/Bulk", &json!({}))
         .await
-        .assert_error(501, None);
+        .assert_error(400, Some("invalidSyntax"));
 }
 
 #[tokio::test]

@@ -19,9 +19,10 @@ async fn service_provider_config_announces_what_works() {
     assert_eq!(b["filter"]["maxResults"], 1000);
     assert_eq!(b["sort"]["supported"], true);
     assert_eq!(b["etag"]["supported"], true);
-    assert_eq!(b["bulk"]["supported"], false);
+    assert_eq!(b["bulk"]["supported"], true);
+    assert_eq!(b["bulk"]["maxOperations"], 10_000);
     assert_eq!(b["changePassword"]["supported"], false);
-    assert_eq!(b["bulk"]["maxPayloadSize"], 1024 * 1024);
+    assert_eq!(b["bulk"]["maxPayloadSize"], 16 * 1024 * 1024);
     assert_eq!(b["authenticationSchemes"][0]["type"], "oauthbearertoken");
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod binary;
+mod bulk;
 mod directory;
 mod discovery;
 mod filters;

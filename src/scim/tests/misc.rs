@@ -219,6 +219,7 @@ fn service_provider_config_announces_capabilities() {
         max_payload_size: 1_000_000,
         max_results: 1000,
         bulk_max_operations: 10,
+        bulk_max_payload_size: 100,
         bulk_supported: false,
     };
     let spc = service_provider_config("https://x", &caps);
@@ -233,6 +234,7 @@ fn service_provider_config_announces_capabilities() {
     let spc = service_provider_config(
         "https://x",
         &Capabilities {
+            bulk_max_payload_size: 100,
             bulk_supported: true,
             ..caps
         },

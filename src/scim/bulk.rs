@@ -1,0 +1,389 @@
+//! Bulk (RFC 7644 §3.7): parsing a BulkRequest, `bulkId` references and the
+//! order operations run in. Pure; the HTTP layer executes the operations.
+//!
+//! - `bulkId:<id>` may appear in an operation's `path` or anywhere in its
+//!   `data` (members, manager …), before or after the operation that creates
+//!   it: operations run in an order where every creator runs first.
+//! - Operations caught in a circular reference are not run; each answers
+//!   409. An operation whose referenced creator failed answers 409 too.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::schema::Kind;
+use super::ScimError;
+
+pub const URN_BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const URN_BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+const PREFIX: &str = "bulkId:";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkMethod {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl BulkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkMethod::Post => "POST",
+            BulkMethod::Put => "PUT",
+            BulkMethod::Patch => "PATCH",
+            BulkMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// One operation as sent. A malformed operation keeps its error so that it
+/// can be answered in place.
+#[derive(Debug, Clone)]
+pub struct BulkOp {
+    /// The method as sent (echoed in the response even when invalid).
+    pub method_text: String,
+    pub bulk_id: Option<String>,
+    pub version: Option<String>,
+    pub path: String,
+    pub data: Option<Value>,
+    pub parsed: Result<(BulkMethod, Kind, Option<String>), ScimError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkRequest {
+    pub fail_on_errors: Option<usize>,
+    pub ops: Vec<BulkOp>,
+}
+
+/// Parse a BulkRequest. Envelope errors fail the whole request; errors of
+/// one operation stay with it.
+pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a BulkRequest must be a JSON object"))?;
+    let schemas_ok = obj
+        .get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(URN_BULK_REQUEST))
+            })
+        });
+    if !schemas_ok {
+        return Err(ScimError::invalid_syntax(format!(
+            "\"schemas\" must contain \"{URN_BULK_REQUEST}\""
+        )));
+    }
+    let fail_on_errors = match obj.get("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n >= 1)
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                .ok_or_else(|| {
+                    ScimError::invalid_value("\"failOnErrors\" must be a positive integer")
+                })?,
+        ),
+    };
+    let ops = obj
+        .get("Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
+    if ops.len() > max_operations {
+        return Err(ScimError::payload_too_large(format!(
+            "{} operations exceed bulk.maxOperations ({max_operations})",
+            ops.len()
+        )));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let o = op.as_object();
+        let text = |k: &str| {
+            o.and_then(|o| o.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let method_text = text("method").unwrap_or_default();
+        let bulk_id = text("bulkId");
+        let mut parsed = parse_op(o, &method_text, bulk_id.as_deref());
+        if let (Ok(_), Some(b)) = (&parsed, &bulk_id) {
+            if !seen.insert(b.clone()) {
+                parsed = Err(ScimError::invalid_value(format!(
+                    "bulkId \"{b}\" is used by more than one operation"
+                )));
+            }
+        }
+        out.push(BulkOp {
+            method_text,
+            bulk_id,
+            version: text("version"),
+            path: text("path").unwrap_or_default(),
+            data: o.and_then(|o| o.get("data")).cloned(),
+            parsed,
+        });
+    }
+    Ok(BulkRequest {
+        fail_on_errors,
+        ops: out,
+    })
+}
+
+fn parse_op(
+    o: Option<&serde_json::Map<String, Value>>,
+    method: &str,
+    bulk_id: Option<&str>,
+) -> Result<(BulkMethod, Kind, Option<String>), ScimError> {
+    let o = o.ok_or_else(|| ScimError::invalid_syntax("an operation must be a JSON object"))?;
+    let method = match method.to_ascii_uppercase().as_str() {
+        "POST" => BulkMethod::Post,
+        "PUT" => BulkMethod::Put,
+        "PATCH" => BulkMethod::Patch,
+        "DELETE" => BulkMethod::Delete,
+        other => {
+            return Err(ScimError::invalid_value(format!(
+                "unknown bulk method \"{other}\"; use POST, PUT, PATCH or DELETE"
+            )))
+        }
+    };
+    let path = o
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::invalid_value("an operation needs a \"path\""))?;
+    let trimmed = path.trim_start_matches('/');
+    let (endpoint, id) = match trimmed.split_once('/') {
+        Some((e, id)) => (e, Some(id)),
+        None => (trimmed, None),
+    };
+    let kind = if endpoint.eq_ignore_ascii_case("Users") {
+        Kind::User
+    } else if endpoint.eq_ignore_ascii_case("Groups") {
+        Kind::Group
+    } else {
+        return Err(ScimError::invalid_path(format!(
+            "\"{path}\" is not /Users or /Groups"
+        )));
+    };
+    let id = id.filter(|i| !i.is_empty() && !i.contains('/'));
+    match (method, id) {
+        (BulkMethod::Post, None) => {
+            if bulk_id.is_none_or(str::is_empty) {
+                return Err(ScimError::invalid_value(
+                    "a POST operation needs a \"bulkId\"",
+                ));
+            }
+        }
+        (BulkMethod::Post, Some(_)) => {
+            return Err(ScimError::invalid_path(format!(
+                "POST goes to /Users or /Groups, not \"{path}\""
+            )))
+        }
+        (_, None) => {
+            return Err(ScimError::invalid_path(format!(
+                "{} needs a resource path such as /Users/{{id}}, not \"{path}\"",
+                method.as_str()
+            )))
+        }
+        _ => {}
+    }
+    if matches!(
+        method,
+        BulkMethod::Post | BulkMethod::Put | BulkMethod::Patch
+    ) && !o.get("data").is_some_and(Value::is_object)
+    {
+        return Err(ScimError::invalid_syntax(format!(
+            "a {} operation needs a \"data\" object",
+            method.as_str()
+        )));
+    }
+    Ok((method, kind, id.map(str::to_string)))
+}
+
+/// The bulkIds an operation refers to (in its path or data).
+pub fn references(op: &BulkOp) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(id) = op
+        .path
+        .split('/')
+        .next_back()
+        .and_then(|s| s.strip_prefix(PREFIX))
+    {
+        out.push(id.to_string());
+    }
+    if let Some(d) = &op.data {
+        collect(d, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix(PREFIX) {
+                out.push(id.to_string());
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
+/// The order to run operations in: creators before the operations that
+/// refer to them, otherwise request order. Also returns the operations in
+/// (or depending on) a circular reference, which must not run.
+pub fn plan(ops: &[BulkOp]) -> (Vec<usize>, Vec<usize>) {
+    let creator: HashMap<&str, usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.parsed, Ok((BulkMethod::Post, _, _))))
+        .filter_map(|(i, o)| o.bulk_id.as_deref().map(|b| (b, i)))
+        .collect();
+    let n = ops.len();
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, op) in ops.iter().enumerate() {
+        for r in references(op) {
+            if let Some(&c) = creator.get(r.as_str()) {
+                if c != i {
+                    indegree[i] += 1;
+                    dependents[c].push(i);
+                } else {
+                    // A resource referring to itself cannot be created.
+                    indegree[i] += 1;
+                }
+            }
+        }
+    }
+    // Kahn's algorithm, always taking the lowest ready index: request order
+    // is kept wherever references allow.
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..n).filter(|i| indegree[*i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &d in &dependents[i] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                ready.insert(d);
+            }
+        }
+    }
+    let placed: HashSet<usize> = order.iter().copied().collect();
+    let stuck: Vec<usize> = (0..n).filter(|i| !placed.contains(i)).collect();
+    (order, stuck)
+}
+
+/// Replace `bulkId:<id>` by the created ids. Unknown references are an
+/// error naming them.
+pub fn substitute(v: &Value, created: &HashMap<String, String>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => match s.strip_prefix(PREFIX) {
+            Some(id) => Value::String(created.get(id).cloned().ok_or_else(|| id.to_string())?),
+            None => v.clone(),
+        },
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| substitute(x, created))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), substitute(x, created)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        _ => v.clone(),
+    })
+}
+
+/// Resolve the id in a path (`/Users/bulkId:x`).
+pub fn resolve_id(id: &str, created: &HashMap<String, String>) -> Result<String, String> {
+    match id.strip_prefix(PREFIX) {
+        Some(b) => created.get(b).cloned().ok_or_else(|| b.to_string()),
+        None => Ok(id.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn ops(v: Value) -> Vec<BulkOp> {
+        parse(
+            &json!({"schemas": [URN_BULK_REQUEST], "Operations": v}),
+            100,
+        )
+        .unwrap()
+        .ops
+    }
+
+    #[test]
+    fn plan_runs_creators_first_and_keeps_request_order_otherwise() {
+        let o = ops(json!([
+            {"method": "PATCH", "path": "/Users/bulkId:u", "data": {}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"members": [{"value": "bulkId:u"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {}},
+            {"method": "DELETE", "path": "/Users/x"}
+        ]));
+        assert_eq!(plan(&o), (vec![2, 0, 1, 3], vec![]));
+    }
+
+    #[test]
+    fn cycles_and_self_references_are_stuck() {
+        let o = ops(json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"m": "bulkId:b"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"m": "bulkId:a"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "c", "data": {"m": "bulkId:c"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "d", "data": {"m": "bulkId:a"}},
+            {"method": "POST", "path": "/Users", "bulkId": "e", "data": {}}
+        ]));
+        assert_eq!(plan(&o), (vec![4], vec![0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn operations_are_checked_one_by_one() {
+        let o = ops(json!([
+            {"method": "post", "path": "/Users", "data": {}},
+            {"method": "POST", "path": "/Users/1", "bulkId": "x", "data": {}},
+            {"method": "PUT", "path": "/Widgets/1", "data": {}},
+            {"method": "PATCH", "path": "/Users/1"},
+            {"method": "DELETE", "path": "/Groups"},
+            {"method": "delete", "path": "/Groups/1"},
+            {"method": "POST", "path": "/Users", "bulkId": "d", "data": {}},
+            {"method": "POST", "path": "/Users", "bulkId": "d", "data": {}}
+        ]));
+        let ok: Vec<bool> = o.iter().map(|o| o.parsed.is_ok()).collect();
+        assert_eq!(ok, [false, false, false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn substitution_replaces_references_everywhere_and_names_unknown_ones() {
+        let created: HashMap<String, String> = [("u".to_string(), "id-1".to_string())].into();
+        let v = json!({"members": [{"value": "bulkId:u"}], "manager": {"value": "bulkId:u"}, "x": "bulkId"});
+        assert_eq!(
+            substitute(&v, &created).unwrap(),
+            json!({"members": [{"value": "id-1"}], "manager": {"value": "id-1"}, "x": "bulkId"})
+        );
+        assert_eq!(
+            substitute(&json!(["bulkId:zz"]), &created),
+            Err("zz".to_string())
+        );
+        assert_eq!(resolve_id("bulkId:u", &created), Ok("id-1".into()));
+    }
+
+    #[test]
+    fn envelope_limits() {
+        let too_many = json!({"schemas": [URN_BULK_REQUEST], "Operations": [{}, {}, {}]});
+        assert_eq!(parse(&too_many, 2).unwrap_err().status, 413);
+        assert_eq!(
+            parse(&json!({"Operations": []}), 2).unwrap_err().status,
+            400
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Bulk (RFC 7644 §3.7).
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{TestApp, GROUP, USER};
+
+const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+fn req(ops: Value) -> Value {
+    json!({"schemas": [BULK], "Operations": ops})
+}
+
+fn statuses(r: &Value) -> Vec<String> {
+    r["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_creates_with_forward_bulk_id_references() {
+    let app = TestApp::new().await;
+    // The group refers to a user created by a later operation.
+    let r = app
+        .post(
+            "/scim/v2/Bulk",
+            &req(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "g",
+                 "data": {"schemas": [GROUP], "displayName": "Team", "members": [{"value": "bulkId:u"}]}},
+                {"method": "POST", "path": "/Users", "bulkId": "u",
+                 "data": {"schemas": [USER], "userName": "bulk@x.test"}},
+                {"method": "PATCH", "path": "/Users/bulkId:u",
+                 "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                          "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]}}
+            ])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+    );
+    assert_eq!(statuses(&r.body), ["201", "201", "200"]);
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert_eq!(ops[0]["bulkId"], "g");
+    let user_loc = ops[1]["location"].as_str().unwrap();
+    let user_id = user_loc.rsplit('/').next().unwrap();
+    assert!(ops[1]["version"].as_str().unwrap().starts_with("W/\""));
+    let group_id = ops[0]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let g = app.get(&format!("/scim/v2/Groups/{group_id}")).await;
+    assert_eq!(g.body["members"][0]["value"], user_id);
+    assert_eq!(
+        app.get(&format!("/scim/v2/Users/{user_id}")).await.body["title"],
+        "Lead"
+    );
+}
+
+#[tokio::test]
+async fn bulk_circular_references_answer_409_and_run_nothing_of_the_cycle() {
+    let app = TestApp::new().await;
+    let r = app
+        .post(
+            "/scim/v2/Bulk",
+            &req(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "a",
+                 "data": {"schemas": [GROUP], "displayName": "A", "members": [{"value": "bulkId:b"}]}},
+                {"method": "POST", "path": "/Groups", "bulkId": "b",
+                 "data": {"schemas": [GROUP], "displayName": "B", "members": [{"value": "bulkId:a"}]}},
+                {"method": "POST", "path": "/Users", "bulkId": "ok",
+                 "data": {"schemas": [USER], "userName": "fine@x.test"}}
+            ])),
+        )
+        .await;
+    assert_eq!(statuses(&r.body), ["409", "409", "201"]);
+    assert!(r.body["Operations"][0]["response"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("circular"));
+    assert_eq!(app.get("/scim/v2/Groups").await.body["totalResults"], 0);
+}
+
+#[tokio::test]
+async fn bulk_errors_stay_per_operation_and_fail_on_errors_stops() {
+    let app = TestApp::new().await;
+    app.user("taken@x.test").await;
+    let ops = json!([
+        {"method": "POST", "path": "/Users", "bulkId": "1", "data": {"schemas": [USER], "userName": "taken@x.test"}},
+        {"method": "DELETE", "path": "/Users/no-such-id"},
+        {"method": "FETCH", "path": "/Users"},
+        {"method": "POST", "path": "/Users", "bulkId": "2", "data": {"schemas": [USER], "userName": "new@x.test"}},
+        {"method": "PATCH", "path": "/Users/bulkId:1", "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}}
+    ]);
+    let r = app.post("/scim/v2/Bulk", &req(ops.clone())).await;
+    assert_eq!(statuses(&r.body), ["409", "404", "400", "201", "409"]);
+    assert_eq!(
+        r.body["Operations"][0]["response"]["scimType"],
+        "uniqueness"
+    );
+    assert!(r.body["Operations"][4]["response"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("bulkId \"1\""));
+    // failOnErrors: 2 → stops after the second error; the create never runs.
+    let app = TestApp::new().await;
+    app.user("taken@x.test").await;
+    let mut body = req(ops);
+    body["failOnErrors"] = json!(2);
+    let r = app.post("/scim/v2/Bulk", &body).await;
+    assert_eq!(statuses(&r.body), ["409", "404"]);
+    assert!(app
+        .user_names("filter=userName%20eq%20%22new@x.test%22")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn bulk_limits_are_announced_and_enforced() {
+    let app = TestApp::new().await;
+    let spc = app.get("/scim/v2/ServiceProviderConfig").await.body;
+    let max = spc["bulk"]["maxOperations"].as_u64().unwrap() as usize;
+    assert!(max >= 10_000);
+    let op = json!({"method": "DELETE", "path": "/Users/x"});
+    let r = app
+        .post("/scim/v2/Bulk", &req(Value::Array(vec![op; max + 1])))
+        .await;
+    r.assert_error(413, None);
+    // Larger than bulk.maxPayloadSize: 413 before anything runs.
+    let big = "x".repeat(spc["bulk"]["maxPayloadSize"].as_u64().unwrap() as usize);
+    let r = app
+        .post("/scim/v2/Bulk", &req(json!([{"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": [USER], "userName": big}}])))
+        .await;
+    r.assert_error(413, None);
+    assert_eq!(app.audit_count().await, 0);
+    // A bad envelope is a 400.
+    app.post(
+        "/scim/v2/Bulk",
+        &json!({"schemas": [BULK], "Operations": "no"}),
+    )
+    .await
+    .assert_error(400, Some("invalidSyntax"));
+    app.post(
+        "/scim/v2/Bulk",
+        &json!({"schemas": [BULK], "failOnErrors": 0, "Operations": []}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn bulk_of_ten_thousand_operations_runs_in_one_request() {
+    let app = TestApp::new().await;
+    let ops: Vec<Value> = (0..10_000)
+        .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": {"schemas": [USER], "userName": format!("u{i}@bulk.test")}}))
+        .collect();
+    let r = app.post("/scim/v2/Bulk", &req(Value::Array(ops))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let s = statuses(&r.body);
+    assert_eq!(s.len(), 10_000);
+    assert!(s.iter().all(|x| x == "201"));
+    assert_eq!(
+        app.get("/scim/v2/Users?count=0").await.body["totalResults"],
+        10_000
+    );
+}
