@@ -168,12 +168,10 @@ fn parse_op(
     };
     let id = id.filter(|i| !i.is_empty() && !i.contains('/'));
     match (method, id) {
-        (BulkMethod::Post, None) => {
-            if bulk_id.is_none_or(str::is_empty) {
-                return Err(ScimError::invalid_value(
-                    "a POST operation needs a \"bulkId\"",
-                ));
-            }
+        (BulkMethod::Post, None) if bulk_id.is_none_or(str::is_empty) => {
+            return Err(ScimError::invalid_value(
+                "a POST operation needs a \"bulkId\"",
+            ));
         }
         (BulkMethod::Post, Some(_)) => {
             return Err(ScimError::invalid_path(format!(
