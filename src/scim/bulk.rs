@@ -173,6 +173,7 @@ fn parse_op(
                 "a POST operation needs a \"bulkId\"",
             ));
         }
+        (BulkMethod::Post, None) => {}
         (BulkMethod::Post, Some(_)) => {
             return Err(ScimError::invalid_path(format!(
                 "POST goes to /Users or /Groups, not \"{path}\""
