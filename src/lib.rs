@@ -57,6 +57,19 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
         },
     );
     state.oauth = Arc::new(oauth);
+    // Effective access follows the configuration: recompute tenants whose
+    // policy changed since the last start.
+    let dir = &state.directory;
+    for tenant in dir.store.tenants().await? {
+        let fp = dir.config.policy.fingerprint(&tenant.name);
+        let n = dir
+            .store
+            .reconcile_access(&tenant, &fp, dir.clock.now())
+            .await?;
+        if n > 0 {
+            tracing::info!(tenant = %tenant.name, users = n, "effective access recomputed after a configuration change");
+        }
+    }
     Ok(state)
 }
 

@@ -4,12 +4,13 @@
 //! the groups the user belongs to, directly or through nested groups).
 //!
 //! Precedence, highest first (see `docs/directory.md`):
-//! - type: local admin setting › the IdP's access extension `type` › the last
+//! - type: `super_admins` (always `user`) › local admin setting › the IdP's
+//!   access extension `type` › the last
 //!   matching mapping rule that sets a type › `user`.
-//! - role: local admin setting › the tenant's `super_admins` list › the IdP's
-//!   access extension `role` › the last matching mapping rule that sets a
+//! - role: the tenant's `super_admins` list (which also makes the type
+//!   `user`) › local admin setting › the IdP's access extension `role` › the last matching mapping rule that sets a
 //!   role › the tenant's default role (`member`). A viewer holds no role: its
-//!   effective role is the lowest of the catalog, whatever was asked.
+//!   effective role is at most `read-only`, whatever was asked.
 //! - plan: personal plan (local, then the IdP's `plan`) › among the plans of
 //!   matching rules, the one listed last in the plan catalog (`plans`), or the
 //!   last matching rule when a plan is not in the catalog › the tenant's
@@ -37,6 +38,8 @@ pub const BUILTIN_ROLES: [(&str, i64); 5] = [
 pub const SUPER_ADMIN: &str = "super-admin";
 pub const ADMIN_RANK: i64 = 40;
 pub const POWER_USER_RANK: i64 = 30;
+/// Viewers hold no role: at most `read-only`.
+pub const VIEWER_RANK: i64 = 10;
 
 /// Project roles, lowest first; each includes the ones below it.
 pub const PROJECT_ROLES: [&str; 4] = ["read-only", "operator", "editor", "owner"];
@@ -257,11 +260,26 @@ impl Policy {
                     ));
                 }
             }
-            if t.retention_days.is_some_and(|d| d < 0) {
-                return Err(format!("tenant {name}: retention_days cannot be negative"));
+            if t.retention_days.is_some_and(|d| !(0..=36_500).contains(&d)) {
+                return Err(format!("tenant {name}: retention_days must be 0 to 36500"));
             }
         }
         Ok(())
+    }
+
+    /// A fingerprint of everything that decides a tenant's effective access:
+    /// when it changes, every user of the tenant is recomputed.
+    pub fn fingerprint(&self, tenant: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let rules: Vec<&MappingRule> = self.rules_for(tenant).map(|(_, r)| r).collect();
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            self.plans,
+            self.catalog(tenant).roles,
+            rules,
+            self.tenant(tenant)
+        );
+        hex::encode(Sha256::digest(text.as_bytes()))
     }
 
     pub fn tenant(&self, tenant: &str) -> TenantAccess {
@@ -301,10 +319,11 @@ impl Policy {
                 .group
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(&g.display_name))
-                || r.when
-                    .group_external_id
-                    .as_deref()
-                    .is_some_and(|x| g.external_id.as_deref() == Some(x))
+                || r.when.group_external_id.as_deref().is_some_and(|x| {
+                    g.external_id
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(x))
+                })
         })
     }
 
@@ -341,8 +360,21 @@ impl Policy {
                 None
             }
         };
-        let (user_type, type_src) = if let Some(t) = local.user_type.as_deref().and_then(valid_type)
-        {
+        let user_name = facts
+            .data
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let bootstrap = settings
+            .super_admins
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(user_name));
+        let (user_type, type_src) = if bootstrap {
+            (
+                "user",
+                json!({"source": "bootstrap", "because": "listed in the tenant's super_admins"}),
+            )
+        } else if let Some(t) = local.user_type.as_deref().and_then(valid_type) {
             (t, json!({"source": "local"}))
         } else if let Some(t) = ext_str("type").as_deref().and_then(valid_type) {
             (t, json!({"source": "scim"}))
@@ -363,24 +395,15 @@ impl Policy {
         };
 
         // Role.
-        let user_name = facts
-            .data
-            .get("userName")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         let known = |r: &str| catalog.canonical(r).map(str::to_string);
         let mut ignored = Vec::new();
-        let (mut role, mut role_src) = if let Some(r) = local.role.as_deref().and_then(known) {
-            (r, json!({"source": "local"}))
-        } else if settings
-            .super_admins
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(user_name))
-        {
+        let (mut role, mut role_src) = if bootstrap {
             (
                 SUPER_ADMIN.to_string(),
                 json!({"source": "bootstrap", "because": "listed in the tenant's super_admins"}),
             )
+        } else if let Some(r) = local.role.as_deref().and_then(known) {
+            (r, json!({"source": "local"}))
         } else if let Some(r) = ext_str("role").as_deref().and_then(known) {
             (r, json!({"source": "scim"}))
         } else if let Some((i, r, why)) =
@@ -403,12 +426,12 @@ impl Policy {
                 ));
             }
         }
-        if user_type == "viewer" && catalog.rank(&role) > catalog.rank(catalog.lowest()) {
+        if user_type == "viewer" && catalog.rank(&role).unwrap_or(0) > VIEWER_RANK {
             role_src = json!({
                 "source": "viewer",
                 "because": format!("viewers hold no role; \"{role}\" ({}) does not apply", role_src["source"].as_str().unwrap_or("")),
             });
-            role = catalog.lowest().to_string();
+            role = "read-only".to_string();
         }
         let rank = catalog.rank(&role).unwrap_or(0);
 
@@ -558,10 +581,11 @@ fn rule_matches(rule: &MappingRule, facts: &UserFacts<'_>) -> Option<String> {
         why.push(format!("member of group \"{want}\""));
     }
     if let Some(want) = &w.group_external_id {
-        facts
-            .groups
-            .iter()
-            .find(|g| g.external_id.as_deref() == Some(want.as_str()))?;
+        facts.groups.iter().find(|g| {
+            g.external_id
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(want))
+        })?;
         why.push(format!("member of the group with externalId \"{want}\""));
     }
     if let (Some(attr), Some(want)) = (&w.attribute, &w.equals) {

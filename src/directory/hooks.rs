@@ -251,7 +251,7 @@ impl Directory {
         let due = self.store.due_purges(self.clock.now(), 100).await?;
         let mut n = 0;
         for (tenant, id) in due {
-            self.purge_record(&tenant, &id, "rollcall:retention")
+            self.purge_record(&tenant, &id, "rollcall:retention", None)
                 .await?;
             n += 1;
         }

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::access::{LocalAccess, ADMIN_RANK, PROJECT_ROLES};
+use super::access::{ADMIN_RANK, PROJECT_ROLES};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult};
 use crate::store::{
     AuditEntry, Change, Event, StoreError, SuccessorChoice, Tenant, UserOp, UserRecord,
@@ -41,7 +41,7 @@ mod double_option {
 }
 
 /// The acting admin user.
-struct Admin {
+pub(super) struct Admin {
     id: String,
     rank: i64,
 }
@@ -256,62 +256,58 @@ impl Directory {
                 }
             }
         }
-        let target = self.find(ctx, key).await?;
-        if target.deleted_at.is_some() {
-            return Err(DirectoryError::NotFound(format!("user {key} not found")));
-        }
-        let mut local: LocalAccess =
-            serde_json::from_value(target.local.clone()).unwrap_or_default();
-        let new_role = change.role.clone();
-        let demotion = match &new_role {
-            Some(Some(r)) => catalog.rank(r) < catalog.rank(&target.role),
-            Some(None) => true,
-            None => false,
-        };
+        // A JSON merge patch of the local settings, applied in the
+        // transaction (two admins changing different fields both win).
+        let mut patch = serde_json::Map::new();
+        let touches_idp =
+            change.user_type.is_some() || change.role.is_some() || change.plan.is_some();
         if let Some(t) = change.user_type {
-            local.user_type = t;
+            patch.insert("type".into(), t.map(Value::String).unwrap_or(Value::Null));
         }
         if let Some(r) = change.role {
-            local.role = r.map(|r| catalog.canonical(&r).unwrap_or(&r).to_string());
+            let r = r.map(|r| catalog.canonical(&r).unwrap_or(&r).to_string());
+            patch.insert("role".into(), r.map(Value::String).unwrap_or(Value::Null));
         }
         if let Some(p) = change.plan {
-            local.plan = p;
+            patch.insert("plan".into(), p.map(Value::String).unwrap_or(Value::Null));
         }
-        for (p, r) in change.projects {
-            match r {
-                Some(r) => local.projects.insert(p, r),
-                None => local.projects.remove(&p),
-            };
+        if !change.projects.is_empty() {
+            let projects: serde_json::Map<String, Value> = change
+                .projects
+                .into_iter()
+                .map(|(p, r)| (p, r.map(Value::String).unwrap_or(Value::Null)))
+                .collect();
+            patch.insert("projects".into(), Value::Object(projects));
         }
-        let touches_idp = new_role.is_some()
-            || local.user_type
-                != serde_json::from_value::<LocalAccess>(target.local.clone())
-                    .unwrap_or_default()
-                    .user_type
-            || local.plan
-                != serde_json::from_value::<LocalAccess>(target.local.clone())
-                    .unwrap_or_default()
-                    .plan;
-        let local_value =
-            serde_json::to_value(&local).map_err(|e| DirectoryError::Internal(e.to_string()))?;
-        let description = format!(
-            "local access of {} set to {}",
-            target.user_name, local_value
-        );
+        let patch = Value::Object(patch);
+        let description = format!("local access of {key} changed: {patch}");
         let tenant = ctx.tenant.clone();
         let rec = self
             .store
             .user_op(
                 &ctx.tenant,
-                &target.id,
-                UserOp::SetLocal(local_value),
+                key,
+                UserOp::MergeLocal(patch),
                 |t| {
                     self.guard(&tenant, &admin, t, "change the access of")?;
-                    if demotion {
-                        Self::not_self(&admin, t, "demote")?;
-                    }
                     if touches_idp {
                         self.managed_guard(&tenant, t, "type, role and plan")?;
+                    }
+                    Ok(())
+                },
+                |t, old, new| {
+                    // Judge the role the change results in, however it
+                    // comes about (a cleared setting, a type change …).
+                    let old_rank = catalog.rank(&old.role).unwrap_or(0);
+                    let new_rank = catalog.rank(&new.role).unwrap_or(0);
+                    if new_rank > old_rank && new_rank > admin.rank {
+                        return Err(StoreError::Forbidden(format!(
+                            "this change would give {} the role \"{}\", above your own",
+                            t.user_name, new.role
+                        )));
+                    }
+                    if new_rank < old_rank {
+                        Self::not_self(&admin, t, "demote")?;
                     }
                     Ok(())
                 },
@@ -358,6 +354,7 @@ impl Directory {
                     }
                     Ok(())
                 },
+                |_, _, _| Ok(()),
                 self.admin_change(ctx, action, format!("user {what}"), event),
             )
             .await?;
@@ -386,6 +383,7 @@ impl Directory {
                     }
                     self.managed_guard(&tenant, t, "active")
                 },
+                |_, _, _| Ok(()),
                 self.admin_change(ctx, action, format!("user {action}"), event),
             )
             .await?;
@@ -401,26 +399,24 @@ impl Directory {
                 json!({"allowed": false, "id": u.id, "status": "deleted", "reason": "the user is deleted"}),
             );
         }
-        match u.status.as_str() {
-            "disabled" => {
-                return Ok(
-                    json!({"allowed": false, "id": u.id, "status": u.status, "reason": "the user is disabled by the identity provider or an admin"}),
-                )
-            }
-            "banned" => {
-                return Ok(
-                    json!({"allowed": false, "id": u.id, "status": u.status, "reason": format!("the user is banned: {}", u.ban_reason.clone().unwrap_or_default())}),
-                )
-            }
-            _ => {}
-        }
-        let rec = self
+        let refused = |status: &str, reason: String| json!({"allowed": false, "id": u.id, "status": status, "reason": reason});
+        let result = self
             .store
             .user_op(
                 &ctx.tenant,
                 &u.id,
                 UserOp::SignIn,
-                |_| Ok(()),
+                |t| match t.status.as_str() {
+                    "disabled" => Err(StoreError::Forbidden(
+                        "the user is disabled by the identity provider or an admin".into(),
+                    )),
+                    "banned" => Err(StoreError::Forbidden(format!(
+                        "the user is banned: {}",
+                        t.ban_reason.clone().unwrap_or_default()
+                    ))),
+                    _ => Ok(()),
+                },
+                |_, _, _| Ok(()),
                 self.admin_change(
                     ctx,
                     "signed_in",
@@ -428,19 +424,36 @@ impl Directory {
                     "user.signed_in",
                 ),
             )
-            .await?;
-        Ok(
-            json!({"allowed": true, "id": rec.id, "status": rec.status, "firstSignIn": rec.signed_in_at, "lastSignIn": rec.last_sign_in_at}),
-        )
+            .await;
+        match result {
+            Ok(rec) => Ok(
+                json!({"allowed": true, "id": rec.id, "status": rec.status, "firstSignIn": rec.signed_in_at, "lastSignIn": rec.last_sign_in_at}),
+            ),
+            Err(StoreError::Forbidden(reason)) => {
+                let status = self
+                    .find(ctx, &u.id)
+                    .await
+                    .map(|r| r.status)
+                    .unwrap_or_default();
+                Ok(refused(&status, reason))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    fn successor_choice(&self, tenant: &Tenant, requested: Option<String>) -> SuccessorChoice {
+    fn successor_choice(
+        &self,
+        tenant: &Tenant,
+        requested: Option<String>,
+        by_id: bool,
+    ) -> SuccessorChoice {
         let t = self.policy().tenant(&tenant.name);
         SuccessorChoice {
             requested,
             fallback: t.fallback_owner,
             hook: self.config.hooks.ownership_transfer_url.is_some(),
             retention_days: t.retention_days.unwrap_or(14),
+            by_id,
         }
     }
 
@@ -460,7 +473,8 @@ impl Directory {
             None
         };
         let tenant = ctx.tenant.clone();
-        let choice = self.successor_choice(&ctx.tenant, successor);
+        // SCIM addresses users by id only; the admin API takes a userName too.
+        let choice = self.successor_choice(&ctx.tenant, successor, !admin_api);
         let rec = self
             .store
             .delete_user(
@@ -493,8 +507,8 @@ impl Directory {
         key: &str,
         successor: String,
     ) -> DirectoryResult<Value> {
-        self.require_admin(ctx).await?;
-        let choice = self.successor_choice(&ctx.tenant, Some(successor.clone()));
+        let admin = self.require_admin(ctx).await?;
+        let choice = self.successor_choice(&ctx.tenant, Some(successor.clone()), false);
         let mut change = self.admin_change(
             ctx,
             "successor_named",
@@ -503,31 +517,48 @@ impl Directory {
         );
         change.audit.object_id = Some(key.to_string());
         change.event.object_id = Some(key.to_string());
+        let tenant = ctx.tenant.clone();
         let rec = self
             .store
-            .set_successor(&ctx.tenant, key, &choice, change)
+            .set_successor(
+                &ctx.tenant,
+                key,
+                &choice,
+                |t| self.guard(&tenant, &admin, t, "name a successor for"),
+                change,
+            )
             .await?;
         Ok(self.render_user(&rec))
     }
 
     /// Undo a deletion before the purge.
     pub async fn restore(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
-        self.require_admin(ctx).await?;
+        let admin = self.require_admin(ctx).await?;
+        let tenant = ctx.tenant.clone();
         let mut change =
             self.admin_change(ctx, "restored", "user restored".into(), "user.restored");
         change.audit.object_id = Some(key.to_string());
         change.event.object_id = Some(key.to_string());
         change.event.payload = json!({"id": key});
-        let rec = self.store.restore_user(&ctx.tenant, key, change).await?;
+        let rec = self
+            .store
+            .restore_user(
+                &ctx.tenant,
+                key,
+                |t| self.guard(&tenant, &admin, t, "restore"),
+                change,
+            )
+            .await?;
         Ok(self.render_user(&rec))
     }
 
     /// Purge a deleted user now (compliance erasure) instead of at the end of
     /// the retention window.
     pub async fn purge(&self, ctx: &Ctx, key: &str) -> DirectoryResult<()> {
-        self.require_admin(ctx).await?;
+        let admin = self.require_admin(ctx).await?;
         let actor = ctx.actor.clone();
-        self.purge_record(&ctx.tenant, key, &actor).await
+        self.purge_record(&ctx.tenant, key, &actor, Some(&admin))
+            .await
     }
 
     pub(super) async fn purge_record(
@@ -535,6 +566,7 @@ impl Directory {
         tenant: &Tenant,
         id: &str,
         actor: &str,
+        admin: Option<&Admin>,
     ) -> DirectoryResult<()> {
         let change = Change {
             at: self.clock.now(),
@@ -555,7 +587,17 @@ impl Directory {
             },
             extra_events: Vec::new(),
         };
-        self.store.purge_user(tenant, id, change).await?;
+        self.store
+            .purge_user(
+                tenant,
+                id,
+                |t| match admin {
+                    Some(a) => self.guard(tenant, a, t, "purge"),
+                    None => Ok(()),
+                },
+                change,
+            )
+            .await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::sqlite::{
     load_user_row, record, record_events, user_groups, write_access,
 };
 use super::{
-    Change, Event, EventCall, Store, StoreError, StoreResult, SuccessorChoice, Tenant,
+    Access, Change, Event, EventCall, Store, StoreError, StoreResult, SuccessorChoice, Tenant,
     TransferCall, UserFacts, UserOp, UserRecord,
 };
 use crate::scim::datetime;
@@ -106,13 +106,16 @@ impl Store {
     }
 
     /// One administrative change to a user. `check` sees the current record
-    /// first and may refuse; the tenant must keep an active super-admin.
+    /// first and may refuse; `after` sees the effective access before and
+    /// after the change and may refuse; the tenant must keep an active
+    /// super-admin.
     pub async fn user_op(
         &self,
         tenant: &Tenant,
         key: &str,
         op: UserOp,
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        after: impl FnOnce(&UserRecord, &Access, &Access) -> StoreResult<()> + Send,
         mut change: Change,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
@@ -169,8 +172,10 @@ impl Store {
                 }
                 was != *on
             }
-            UserOp::SetLocal(local) => {
-                if local == &user.local {
+            UserOp::MergeLocal(patch) => {
+                let mut local = user.local.clone();
+                merge_patch(&mut local, patch);
+                if local == user.local {
                     false
                 } else {
                     sqlx::query("UPDATE users SET local_access = ? WHERE pk = ?")
@@ -217,6 +222,7 @@ impl Store {
                 groups: &groups,
             },
         );
+        after(&user, &row.access, &access)?;
         if access != row.access {
             if access.user_type != row.access.user_type {
                 check_seat(&mut tx, tenant, &access.user_type).await?;
@@ -264,6 +270,7 @@ impl Store {
         let user = find_user(&mut tx, tenant, key)
             .await?
             .filter(|u| u.deleted_at.is_none())
+            .filter(|u| !choice.by_id || u.id == key)
             .ok_or(StoreError::NotFound)?;
         if let Some(tag) = if_match {
             if !crate::scim::etag::matches(tag, user.version) {
@@ -387,6 +394,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
         choice: &SuccessorChoice,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
@@ -394,6 +402,7 @@ impl Store {
             .await?
             .filter(|u| u.deleted_at.is_some())
             .ok_or(StoreError::NotFound)?;
+        check(&user)?;
         let mut deletion = user.deletion.clone().unwrap_or_else(|| json!({}));
         if deletion["state"] != "waiting" {
             return Err(StoreError::Conflict(format!(
@@ -452,6 +461,7 @@ impl Store {
         &self,
         tenant: &Tenant,
         id: &str,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
@@ -459,6 +469,7 @@ impl Store {
             .await?
             .filter(|u| u.deleted_at.is_some())
             .ok_or(StoreError::NotFound)?;
+        check(&user)?;
         check_unique(&mut tx, Kind::User, tenant, &user.data, Some(user.pk)).await?;
         check_seat(&mut tx, tenant, &user.user_type).await?;
         let at = datetime::format(change.at);
@@ -501,11 +512,24 @@ impl Store {
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-            events.push(Event {
-                kind: "group.updated".into(),
-                object_id: Some(g.clone()),
-                payload: json!({"id": g, "restoredMember": user.id}),
-            });
+            let group_change = Change {
+                at: change.at,
+                audit: super::AuditEntry {
+                    object_type: "Group".into(),
+                    object_id: Some(g.clone()),
+                    object_name: None,
+                    action: "updated".into(),
+                    description: format!("member {} restored", user.id),
+                    ..change.audit.clone()
+                },
+                event: Event {
+                    kind: "group.updated".into(),
+                    object_id: Some(g.clone()),
+                    payload: json!({"id": g, "restoredMember": user.id}),
+                },
+                extra_events: Vec::new(),
+            };
+            record(&mut tx, tenant, &group_change).await?;
         }
         sqlx::query(
             "UPDATE users SET deleted_at = NULL, deletion = NULL, purge_after = NULL, version = version + 1, last_modified = ?
@@ -526,6 +550,9 @@ impl Store {
             },
         );
         if access != row.access {
+            if access.user_type != row.access.user_type {
+                check_seat(&mut tx, tenant, &access.user_type).await?;
+            }
             write_access(&mut tx, user.pk, &access).await?;
             events.extend(access_events(&user.id, &row.access, &access));
         }
@@ -541,12 +568,19 @@ impl Store {
     /// Remove a deleted user's data for good. Audit rows stay, with the
     /// user's personal data (userName, names, emails) redacted; stored event
     /// payloads lose it too.
-    pub async fn purge_user(&self, tenant: &Tenant, id: &str, change: Change) -> StoreResult<()> {
+    pub async fn purge_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        change: Change,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let user = find_user(&mut tx, tenant, id)
             .await?
-            .filter(|u| u.deleted_at.is_some())
+            .filter(|u| u.deleted_at.is_some() && u.id == id)
             .ok_or(StoreError::NotFound)?;
+        check(&user)?;
         if user
             .deletion
             .as_ref()
@@ -579,7 +613,16 @@ impl Store {
                 );
             }
         }
-        pii.retain(|p| p.chars().count() >= 3);
+        // Names the user had before (renames) are in the audit trail.
+        let old_names: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT DISTINCT object_name FROM audit_log WHERE tenant_id = ? AND object_id = ?",
+        )
+        .bind(tenant.id)
+        .bind(&user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        pii.extend(old_names.into_iter().flatten());
+        pii.retain(|p| p.chars().count() >= 3 && p != "[redacted]");
         pii.sort_by_key(|p| std::cmp::Reverse(p.len()));
         pii.dedup();
         // Rows about the user, and rows the user wrote as an admin.
@@ -616,8 +659,11 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
         for (id, payload) in events {
+            // Redact inside string values, so the payload stays valid JSON.
+            let mut v: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            redact_strings(&mut v, &redact);
             sqlx::query("UPDATE outbox SET payload = ? WHERE id = ?")
-                .bind(redact(&payload))
+                .bind(v.to_string())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -658,6 +704,90 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(tid, name, id)| (Tenant { id: tid, name }, id))
+            .collect())
+    }
+
+    /// Recompute every live user's effective access when the policy's
+    /// fingerprint for the tenant changed (config edited between starts).
+    /// Batches of 500 users per transaction; each changed user gets an audit
+    /// row and its `user.role_changed`-style events. Returns how many changed.
+    pub async fn reconcile_access(
+        &self,
+        tenant: &Tenant,
+        fingerprint: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<usize> {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT policy_hash FROM tenants WHERE id = ?")
+                .bind(tenant.id)
+                .fetch_one(&self.read)
+                .await?;
+        if current.as_deref() == Some(fingerprint) {
+            return Ok(0);
+        }
+        let mut after = 0i64;
+        let mut changed = 0usize;
+        loop {
+            let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT pk, id FROM users WHERE tenant_id = ? AND deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT 500",
+            )
+            .bind(tenant.id)
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else {
+                tx.commit().await?;
+                break;
+            };
+            after = last.0;
+            let ids: Vec<String> = rows.into_iter().map(|(_, id)| id).collect();
+            let mut events = Vec::new();
+            self.recompute_users(&mut tx, tenant, &ids, at, &mut events)
+                .await?;
+            let mut seen = std::collections::HashSet::new();
+            for e in &events {
+                let Some(id) = &e.object_id else { continue };
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                let change = Change {
+                    at,
+                    audit: super::AuditEntry {
+                        actor: "rollcall:config".into(),
+                        object_type: "User".into(),
+                        object_id: Some(id.clone()),
+                        action: "access_recomputed".into(),
+                        description:
+                            "effective access recomputed: the directory configuration changed"
+                                .into(),
+                        ..super::AuditEntry::default()
+                    },
+                    event: e.clone(),
+                    extra_events: Vec::new(),
+                };
+                record_audit_only(&mut tx, tenant, &change).await?;
+            }
+            changed += seen.len();
+            record_events(&mut tx, tenant, at, &events).await?;
+            tx.commit().await?;
+        }
+        sqlx::query("UPDATE tenants SET policy_hash = ? WHERE id = ?")
+            .bind(fingerprint)
+            .bind(tenant.id)
+            .execute(&self.write)
+            .await?;
+        Ok(changed)
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM tenants ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Tenant { id, name })
             .collect())
     }
 
@@ -837,6 +967,38 @@ impl Store {
                 json!({"userId": u, "successorId": s, "attempts": a, "nextAttemptAt": n, "lastError": e})
             })
             .collect())
+    }
+}
+
+fn redact_strings(v: &mut Value, redact: &dyn Fn(&str) -> String) {
+    match v {
+        Value::String(s) => *s = redact(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_strings(x, redact)),
+        Value::Object(m) => m.values_mut().for_each(|x| redact_strings(x, redact)),
+        _ => {}
+    }
+}
+
+/// Apply a JSON merge patch (RFC 7386): `null` removes a member, objects
+/// merge, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        // An emptied nested object is dropped too.
+        t.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
     }
 }
 

@@ -156,7 +156,9 @@ pub enum UserOp {
     Ban(String),
     Unban,
     SetActive(bool),
-    SetLocal(Value),
+    /// A JSON merge patch (RFC 7386) of the local admin settings, applied
+    /// inside the transaction.
+    MergeLocal(Value),
     SignIn,
 }
 
@@ -171,6 +173,8 @@ pub struct SuccessorChoice {
     pub hook: bool,
     /// Days a soft-deleted user stays restorable.
     pub retention_days: i64,
+    /// The key must be the user's id (SCIM); else a userName works too.
+    pub by_id: bool,
 }
 
 /// A user as the admin API sees it (deleted ones included).

@@ -687,11 +687,13 @@ impl Store {
                 if (renamed || !touched.is_empty())
                     && self.group_matters(&mut tx, tenant, id, &[old]).await?
                 {
-                    let users = if renamed {
-                        users_within(&mut tx, tenant, &[id.to_string()]).await?
-                    } else {
-                        users_within(&mut tx, tenant, &touched).await?
-                    };
+                    // Members removed by this change need it as much as
+                    // the ones that stay.
+                    let mut ids = touched.clone();
+                    if renamed {
+                        ids.push(id.to_string());
+                    }
+                    let users = users_within(&mut tx, tenant, &ids).await?;
                     self.recompute_users(&mut tx, tenant, &users, at, &mut events)
                         .await?;
                 }

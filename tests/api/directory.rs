@@ -639,3 +639,151 @@ async fn rule_idp_managed_attributes_need_local_overrides() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+#[tokio::test]
+async fn rule_guards_judge_the_resulting_role_not_just_the_requested_one() {
+    let app = acme().await;
+    let (_, root_token) = root(&app).await;
+    let adm = app.user("adm@acme.test").await;
+    admin(
+        &app,
+        &root_token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{adm}/access"),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    let adm_token = admin_token(&app.store, &app.tenant, &adm, "adm").await;
+    // The IdP says super-admin; root set a local "member" on top.
+    let peer = app
+        .user_from(user_with(
+            "peer@acme.test",
+            json!({"schemas": [USER, ACCESS], ACCESS: {"role": "super-admin"}}),
+        ))
+        .await;
+    let peer = peer["id"].as_str().unwrap().to_string();
+    admin(
+        &app,
+        &root_token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{peer}/access"),
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    assert_eq!(access(&app, &peer).await["role"]["value"], "member");
+    // Clearing the local role would hand out super-admin: refused for an admin.
+    let r = admin(
+        &app,
+        &adm_token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{peer}/access"),
+        Some(json!({"role": null})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(access(&app, &peer).await["role"]["value"], "member");
+    // Turning oneself into a viewer is a self-demotion.
+    let r = admin(
+        &app,
+        &adm_token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{adm}/access"),
+        Some(json!({"type": "viewer"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Restoring or purging someone ranked above is refused too.
+    app.delete(&format!("/scim/v2/Users/{peer}")).await;
+    let r = admin(
+        &app,
+        &adm_token,
+        Method::POST,
+        &format!("/admin/v1/users/{peer}/restore"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a member (local role) may be restored: {}",
+        r.text
+    );
+    let boss = app
+        .user_from(user_with(
+            "boss@acme.test",
+            json!({"schemas": [USER, ACCESS], ACCESS: {"role": "super-admin"}}),
+        ))
+        .await;
+    let boss = boss["id"].as_str().unwrap().to_string();
+    app.delete(&format!("/scim/v2/Users/{boss}")).await;
+    let r = admin(
+        &app,
+        &adm_token,
+        Method::POST,
+        &format!("/admin/v1/users/{boss}/restore"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = admin(
+        &app,
+        &adm_token,
+        Method::POST,
+        &format!("/admin/v1/users/{boss}/purge"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn rule_renaming_a_mapped_group_and_removing_a_member_at_once_recomputes_both() {
+    let app = acme().await;
+    let stay = app.user("stay@acme.test").await;
+    let go = app.user("go@acme.test").await;
+    let g = app.group("Admins", &[&stay, &go]).await;
+    assert_eq!(access(&app, &go).await["role"]["value"], "admin");
+    let both = patch_body(json!([
+        {"op": "replace", "path": "displayName", "value": "Ex-Admins"},
+        {"op": "remove", "path": format!("members[value eq \"{go}\"]")}
+    ]));
+    assert_eq!(
+        app.patch(&format!("/scim/v2/Groups/{g}"), &both)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(access(&app, &go).await["role"]["value"], "member");
+    assert_eq!(access(&app, &stay).await["role"]["value"], "member");
+}
+
+#[tokio::test]
+async fn rule_a_configuration_change_recomputes_existing_users_at_start() {
+    let app = acme().await;
+    let late = app.user("late@acme.test").await;
+    let before = app.audit_count().await;
+    assert_eq!(access(&app, &late).await["role"]["value"], "member");
+    // The operator adds the user to `super_admins` and restarts.
+    let cfg: rollcall::config::Config = toml::from_str(&ACME.replace(
+        "super_admins = [\"root@acme.test\"]",
+        "super_admins = [\"root@acme.test\", \"late@acme.test\"]",
+    ))
+    .unwrap();
+    let policy = std::sync::Arc::new(cfg.policy());
+    let store = app.store.clone().with_policy(policy.clone());
+    let fp = policy.fingerprint("acme");
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        store.reconcile_access(&app.tenant, &fp, now).await.unwrap(),
+        1
+    );
+    assert_eq!(access(&app, &late).await["role"]["value"], "super-admin");
+    let audit = app.store.audit_log(&app.tenant).await.unwrap();
+    assert_eq!(audit.len(), before + 1);
+    assert_eq!(audit.last().unwrap()["action"], "access_recomputed");
+    // Same configuration again: nothing to do.
+    assert_eq!(
+        store.reconcile_access(&app.tenant, &fp, now).await.unwrap(),
+        0
+    );
+}

@@ -666,3 +666,29 @@ async fn rule_transfer_survives_a_kill_with_the_receiver_down() {
     let r = request(&addr, "GET", "/admin/v1/events?limit=1000", &auth, None);
     assert!(r.body.contains("\"user.deleted\""), "{}", r.body);
 }
+
+#[tokio::test]
+async fn rule_scim_addresses_users_by_id_only_and_purge_keeps_event_payloads_valid() {
+    let app = TestApp::new().await;
+    let u = app
+        .user_from(json!({"schemas": [USER], "userName": "null@x.test", "externalId": "null"}))
+        .await;
+    let u = u["id"].as_str().unwrap().to_string();
+    // DELETE by userName is not a SCIM address.
+    app.delete("/scim/v2/Users/null@x.test")
+        .await
+        .assert_error(404, None);
+    assert_eq!(
+        app.get(&format!("/scim/v2/Users/{u}")).await.status,
+        StatusCode::OK
+    );
+    let off = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
+    app.patch(&format!("/scim/v2/Users/{u}"), &off).await;
+    app.delete(&format!("/scim/v2/Users/{u}")).await;
+    app.clock.advance(15 * 86_400);
+    assert_eq!(app.directory.purge_due().await.unwrap(), 1);
+    // Payloads holding JSON nulls stay JSON: the feed still reads.
+    let r = app.get("/admin/v1/events?limit=1000").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!r.text.contains("null@x.test"));
+}
