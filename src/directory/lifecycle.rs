@@ -40,6 +40,19 @@ mod double_option {
     }
 }
 
+/// An invitation from the admin API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Invitation {
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    #[serde(rename = "type")]
+    pub user_type: Option<String>,
+    pub role: Option<String>,
+    pub plan: Option<String>,
+}
+
 /// The acting admin user.
 pub(super) struct Admin {
     id: String,
@@ -315,6 +328,83 @@ impl Directory {
             )
             .await?;
         self.access_view(ctx, &rec.id).await
+    }
+
+    /// Invite a user (status `invited` until the first sign-in). Not managed
+    /// by an IdP: its type, role and plan are local settings.
+    pub async fn invite(&self, ctx: &Ctx, inv: Invitation) -> DirectoryResult<Value> {
+        let admin = self.require_admin(ctx).await?;
+        let name = inv.user_name.trim().to_string();
+        if name.is_empty() {
+            return Err(DirectoryError::Invalid("userName must not be empty".into()));
+        }
+        let mut local = serde_json::Map::new();
+        let catalog = self.policy().catalog(&ctx.tenant.name);
+        if let Some(t) = inv.user_type {
+            if t != "user" && t != "viewer" {
+                return Err(DirectoryError::Invalid(format!(
+                    "type must be user or viewer, not \"{t}\""
+                )));
+            }
+            local.insert("type".into(), Value::String(t));
+        }
+        if let Some(r) = inv.role {
+            let canonical = catalog
+                .canonical(&r)
+                .ok_or_else(|| DirectoryError::Invalid(format!("unknown role \"{r}\"")))?;
+            local.insert("role".into(), Value::String(canonical.to_string()));
+        }
+        if let Some(p) = inv.plan {
+            let plans = &self.policy().plans;
+            if !plans.is_empty() && !plans.contains(&p) {
+                return Err(DirectoryError::Invalid(format!("unknown plan \"{p}\"")));
+            }
+            local.insert("plan".into(), Value::String(p));
+        }
+        let mut data = serde_json::Map::new();
+        data.insert("schemas".into(), json!([crate::scim::schema::URN_USER]));
+        data.insert("userName".into(), Value::String(name.clone()));
+        if let Some(d) = inv.display_name {
+            data.insert("displayName".into(), Value::String(d));
+        }
+        if let Some(e) = inv.email {
+            data.insert(
+                "emails".into(),
+                json!([{"value": e, "type": "work", "primary": true}]),
+            );
+        }
+        let id = self.ids.new_id();
+        let mut change = self.admin_change(
+            ctx,
+            "invited",
+            format!("user \"{name}\" invited"),
+            "user.invited",
+        );
+        change.audit.object_id = Some(id.clone());
+        change.audit.object_name = Some(name.clone());
+        change.event.object_id = Some(id.clone());
+        change.event.payload = json!({"id": id, "userName": name});
+        let rec = self
+            .store
+            .invite_user(
+                &ctx.tenant,
+                &id,
+                &data,
+                &Value::Object(local),
+                |a| {
+                    let rank = catalog.rank(&a.role).unwrap_or(0);
+                    if rank > admin.rank {
+                        return Err(StoreError::Forbidden(format!(
+                            "you cannot invite a user as \"{}\": it is above your own role",
+                            a.role
+                        )));
+                    }
+                    Ok(())
+                },
+                &change,
+            )
+            .await?;
+        Ok(self.render_user(&rec))
     }
 
     /// Ban (a local hold with a reason: the IdP cannot lift it) or unban.

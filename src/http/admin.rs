@@ -108,6 +108,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/seats", get(seats))
         .route("/roles", get(roles))
         .route("/transfers", get(transfers))
+        .route("/users", post(invite))
         .route("/users/{id}", get(user_get).delete(user_delete))
         .route("/users/{id}/access", get(access_get).patch(access_patch))
         .route("/users/{id}/ban", post(ban))
@@ -395,6 +396,17 @@ async fn transfers(
         .await
         .map_err(AdminError::internal)?;
     Ok(ok(json!({"items": items})))
+}
+
+/// `POST /admin/v1/users`: invite a user.
+async fn invite(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let inv: crate::directory::lifecycle::Invitation = body(&bytes)?;
+    let v = s.directory.invite(&ctx, inv).await?;
+    Ok(json_response(StatusCode::CREATED, v))
 }
 
 async fn user_get(

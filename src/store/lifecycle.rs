@@ -253,6 +253,65 @@ impl Store {
         Ok(out)
     }
 
+    /// Create a user by invitation (admin API): status `invited`, not managed
+    /// by an IdP, with local access settings.
+    pub async fn invite_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        data: &serde_json::Map<String, Value>,
+        local: &Value,
+        after: impl FnOnce(&Access) -> StoreResult<()> + Send,
+        change: &Change,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        check_unique(&mut tx, Kind::User, tenant, data, None).await?;
+        let access = self.policy.compute(
+            &tenant.name,
+            &UserFacts {
+                data,
+                local,
+                groups: &[],
+            },
+        );
+        after(&access)?;
+        check_seat(&mut tx, tenant, &access.user_type).await?;
+        let at = datetime::format(change.at);
+        let user_name = data
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified)
+             VALUES (?, ?, ?, ?, NULL, 1, ?, ?, ?, ?, ?, 0, 1, ?, 1, ?, ?)",
+        )
+        .bind(tenant.id)
+        .bind(id)
+        .bind(user_name)
+        .bind(super::sqlite::fold(user_name))
+        .bind(&access.user_type)
+        .bind(&access.role)
+        .bind(&access.plan)
+        .bind(access.explain.to_string())
+        .bind(local.to_string())
+        .bind(Value::Object(data.clone()).to_string())
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        super::sqlite::write_user_values(&mut tx, tenant, pk, data).await?;
+        record(&mut tx, tenant, change).await?;
+        let out = find_user(&mut tx, tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Soft-delete a user: hidden from SCIM at once (userName free, seat
     /// released, memberships remembered for a restore), then the ownership
     /// transfer: queued for the hook, immediate without one, or waiting when

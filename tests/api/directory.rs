@@ -98,7 +98,7 @@ fn user_with(name: &str, extra: Value) -> Value {
     body
 }
 
-async fn event_kinds(app: &TestApp) -> Vec<String> {
+pub async fn event_kinds(app: &TestApp) -> Vec<String> {
     app.store
         .events(&app.tenant)
         .await

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::directory::{access, admin, root, ACCESS, ACME};
+use crate::directory::{access, admin, event_kinds, root, ACCESS, ACME};
 use crate::support::{patch_body, TestApp, ENTERPRISE, USER};
 
 /// A host platform on a loopback port: records every call and answers with
@@ -99,14 +99,7 @@ async fn rule_statuses_created_then_active_on_first_sign_in() {
     assert_eq!(r["status"], "active");
     let again = sign_in(&app, &u).await;
     assert_eq!(again["firstSignIn"], r["firstSignIn"]);
-    let kinds: Vec<String> = app
-        .store
-        .events(&app.tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+    let kinds = event_kinds(&app).await;
     assert_eq!(kinds.iter().filter(|k| *k == "user.activated").count(), 1);
     let scim = app
         .get(&format!("/scim/v2/Users/{u}?attributes={ACCESS}:status"))
@@ -141,14 +134,7 @@ async fn rule_deactivation_refuses_sign_in_keeps_data_and_seat_and_reactivation_
         "active",
         "back as it was (signed in before)"
     );
-    let kinds: Vec<String> = app
-        .store
-        .events(&app.tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+    let kinds = event_kinds(&app).await;
     assert!(
         kinds.contains(&"user.deactivated".into()) && kinds.contains(&"user.reactivated".into())
     );
@@ -205,14 +191,7 @@ async fn rule_ban_survives_the_idp_reactivating_and_unban_restores() {
         .as_str()
         .unwrap()
         .starts_with("user:root@acme.test"));
-    let kinds: Vec<String> = app
-        .store
-        .events(&app.tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+    let kinds = event_kinds(&app).await;
     assert!(kinds.contains(&"user.banned".into()) && kinds.contains(&"user.unbanned".into()));
 }
 
@@ -272,14 +251,7 @@ async fn rule_delete_hides_at_once_frees_the_username_releases_the_seat_and_rest
         "group memberships come back"
     );
     assert_eq!(access(&app, &u).await["plan"]["value"], "enterprise");
-    let kinds: Vec<String> = app
-        .store
-        .events(&app.tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+    let kinds = event_kinds(&app).await;
     assert!(kinds.contains(&"user.restored".into()));
 }
 
@@ -691,4 +663,71 @@ async fn rule_scim_addresses_users_by_id_only_and_purge_keeps_event_payloads_val
     let r = app.get("/admin/v1/events?limit=1000").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(!r.text.contains("null@x.test"));
+}
+
+#[tokio::test]
+async fn rule_invited_users_become_active_on_first_sign_in_and_are_locally_managed() {
+    let app = TestApp::from_toml("[tenants.acme]\nsuper_admins = [\"root@acme.test\"]\n").await;
+    let (_, token) = root(&app).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"userName": "new@acme.test", "email": "new@acme.test", "role": "power-user"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["status"], "invited");
+    assert_eq!(r.body["role"], "power-user");
+    assert_eq!(r.body["managed"], false);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let scim = app
+        .get(&format!(
+            "/scim/v2/Users/{id}?attributes=userName,{ACCESS}:status"
+        ))
+        .await;
+    assert_eq!(scim.body[ACCESS]["status"], "invited");
+    // Not IdP-managed: an admin may change its role without local overrides.
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{id}/access"),
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(sign_in(&app, &id).await["status"], "active");
+    let kinds = event_kinds(&app).await;
+    assert!(kinds.contains(&"user.invited".into()) && kinds.contains(&"user.activated".into()));
+    // The userName is taken now; bad bodies change nothing.
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"userName": "NEW@acme.test"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"userName": "x@acme.test", "role": "pope"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"user": "x"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"], "invalid_body");
 }
