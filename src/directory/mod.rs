@@ -342,6 +342,24 @@ impl Directory {
         Ok((total, out))
     }
 
+    /// A cursor page (RFC 9865): total, resources, next and previous cursors.
+    pub async fn list_cursor(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        query: &ListQuery,
+        cursor: crate::scim::list::Cursor,
+    ) -> DirectoryResult<(i64, Vec<Resource>, Option<String>, Option<String>)> {
+        let page = self
+            .store
+            .list_cursor(kind, &ctx.tenant, query, cursor)
+            .await?;
+        let out = self
+            .resources(ctx, kind, page.items, &query.projection)
+            .await?;
+        Ok((page.total, out, page.next, page.previous))
+    }
+
     /// PUT: replace every client-settable attribute.
     pub async fn replace(
         &self,

@@ -170,6 +170,18 @@ fn parse_query(state: &AppState, kind: Kind, params: &RawListParams) -> ApiResul
 
 async fn do_list(state: &AppState, ctx: &Ctx, kind: Kind, params: &RawListParams) -> ApiResult {
     let q = parse_query(state, kind, params)?;
+    if let Some(cursor) = q.cursor {
+        let (total, items, next, previous) =
+            state.directory.list_cursor(ctx, kind, &q, cursor).await?;
+        let resources = items
+            .iter()
+            .map(|r| render(state, ctx, r, &q.projection))
+            .collect();
+        return Ok(scim(
+            StatusCode::OK,
+            crate::scim::list::cursor_list_response(total, resources, next, previous),
+        ));
+    }
     let (total, items) = state.directory.list(ctx, kind, &q).await?;
     let resources = items
         .iter()
@@ -382,6 +394,11 @@ pub async fn search_all(
     ScimJson(body): ScimJson,
 ) -> ApiResult {
     let params = RawListParams::from_search_body(&body)?;
+    if params.cursor.is_some() {
+        return Err(ApiError(ScimError::invalid_value(
+            "cursor pagination is per resource type: search /Users/.search or /Groups/.search",
+        )));
+    }
     let mut queries = Vec::new();
     let mut first_err = None;
     for kind in [Kind::User, Kind::Group] {

@@ -70,6 +70,7 @@ impl AppState {
         Capabilities {
             max_payload_size: self.http.max_payload_size,
             max_results: self.http.page.max_count,
+            default_page_size: self.http.page.default_count,
             bulk_max_operations: self.http.bulk_max_operations,
             bulk_max_payload_size: self.http.bulk_max_payload_size,
             bulk_supported: true,

@@ -9,6 +9,7 @@ use super::schema::URN_SPC;
 pub struct Capabilities {
     pub max_payload_size: usize,
     pub max_results: i64,
+    pub default_page_size: i64,
     pub bulk_max_operations: usize,
     pub bulk_max_payload_size: usize,
     pub bulk_supported: bool,
@@ -25,6 +26,13 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
             "maxPayloadSize": if caps.bulk_supported { caps.bulk_max_payload_size } else { 0 },
         },
         "filter": { "supported": true, "maxResults": caps.max_results },
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": caps.default_page_size,
+            "maxPageSize": caps.max_results,
+        },
         "changePassword": { "supported": false },
         "sort": { "supported": true },
         "etag": { "supported": true },

@@ -16,6 +16,8 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: a cursor this server did not issue.
+    InvalidCursor,
 }
 
 impl ScimType {
@@ -31,6 +33,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 }

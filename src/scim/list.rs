@@ -44,6 +44,62 @@ pub enum SortKey {
     },
 }
 
+/// Where a cursor-paginated request (RFC 9865) starts. Cursors are keyset
+/// positions in creation order, so they stay valid while resources come and
+/// go, and never expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// `cursor` given empty: the first page.
+    First,
+    /// Resources created after the one with this internal key.
+    After(i64),
+    /// The page ending just before the resource with this internal key.
+    Before(i64),
+}
+
+impl Cursor {
+    /// Parse a cursor value as this server issues them.
+    pub fn parse(text: &str) -> ScimResult<Self> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(Cursor::First);
+        }
+        let bad = || {
+            ScimError::new(
+                400,
+                Some(super::ScimType::InvalidCursor),
+                format!(
+                    "\"{t}\" is not a cursor this server issued; start again with an empty cursor"
+                ),
+            )
+        };
+        let key = |n: &str| -> ScimResult<i64> {
+            // Digits only: no sign, no spaces.
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            n.parse().map_err(|_| bad())
+        };
+        if let Some(n) = t.strip_prefix('n') {
+            Ok(Cursor::After(key(n)?))
+        } else if let Some(n) = t.strip_prefix('p') {
+            Ok(Cursor::Before(key(n)?))
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The text of a cursor to the page after the resource with key `pk`.
+    pub fn next_text(pk: i64) -> String {
+        format!("n{pk}")
+    }
+
+    /// The text of a cursor to the page before the resource with key `pk`.
+    pub fn previous_text(pk: i64) -> String {
+        format!("p{pk}")
+    }
+}
+
 /// A parsed, resolved list request.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
@@ -53,6 +109,8 @@ pub struct ListQuery {
     pub start_index: i64,
     pub count: i64,
     pub projection: Projection,
+    /// Cursor pagination (RFC 9865) instead of `startIndex`.
+    pub cursor: Option<Cursor>,
 }
 
 /// Raw parameters as strings, from a query string or a SearchRequest body.
@@ -65,6 +123,7 @@ pub struct RawListParams {
     pub count: Option<String>,
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+    pub cursor: Option<String>,
 }
 
 impl RawListParams {
@@ -81,6 +140,7 @@ impl RawListParams {
                 "count" => p.count = v,
                 "attributes" => p.attributes = v,
                 "excludedattributes" => p.excluded_attributes = v,
+                "cursor" => p.cursor = v,
                 _ => {}
             }
         }
@@ -131,6 +191,7 @@ impl RawListParams {
                 "count" => p.count = text(v)?,
                 "attributes" => p.attributes = text(v)?,
                 "excludedattributes" => p.excluded_attributes = text(v)?,
+                "cursor" => p.cursor = text(v)?.or(Some(String::new())),
                 _ => {
                     return Err(ScimError::invalid_syntax(format!(
                         "unknown SearchRequest parameter '{k}'"
@@ -199,6 +260,19 @@ pub fn parse_list_query(
         None => limits.default_count,
         Some(s) => parse_int("count", s)?.clamp(0, limits.max_count),
     };
+    let cursor = raw.cursor.as_deref().map(Cursor::parse).transpose()?;
+    if cursor.is_some() {
+        if raw.start_index.is_some() {
+            return Err(ScimError::invalid_value(
+                "use either 'cursor' or 'startIndex', not both",
+            ));
+        }
+        if sort.is_some() {
+            return Err(ScimError::invalid_value(
+                "cursor pagination follows creation order: 'sortBy' is not available with 'cursor'; use startIndex to sort",
+            ));
+        }
+    }
     let attributes = match raw.attributes.as_deref() {
         Some(s) if !s.trim().is_empty() => Some(parse_selectors(registry, rt, s)?),
         _ => None,
@@ -216,6 +290,7 @@ pub fn parse_list_query(
             attributes,
             excluded,
         },
+        cursor,
     })
 }
 
@@ -270,6 +345,27 @@ fn sort_key(registry: &Registry, rt: &ResourceType, s: &str) -> ScimResult<SortK
     }
 }
 
+/// A ListResponse body of a cursor-paginated request (RFC 9865).
+pub fn cursor_list_response(
+    total: i64,
+    resources: Vec<Value>,
+    next: Option<String>,
+    previous: Option<String>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("schemas".into(), json!([URN_LIST]));
+    m.insert("totalResults".into(), json!(total));
+    m.insert("itemsPerPage".into(), json!(resources.len()));
+    if let Some(n) = next {
+        m.insert("nextCursor".into(), json!(n));
+    }
+    if let Some(p) = previous {
+        m.insert("previousCursor".into(), json!(p));
+    }
+    m.insert("Resources".into(), Value::Array(resources));
+    Value::Object(m)
+}
+
 /// A ListResponse body (RFC 7644 §3.4.2).
 pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
     let mut m = Map::new();
@@ -279,4 +375,35 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
     m.insert("itemsPerPage".into(), json!(resources.len()));
     m.insert("Resources".into(), Value::Array(resources));
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_strangers_are_refused() {
+        assert_eq!(Cursor::parse("").unwrap(), Cursor::First);
+        assert_eq!(
+            Cursor::parse(&Cursor::next_text(42)).unwrap(),
+            Cursor::After(42)
+        );
+        assert_eq!(
+            Cursor::parse(&Cursor::previous_text(7)).unwrap(),
+            Cursor::Before(7)
+        );
+        for bad in ["x", "n", "n-1", "p1.5", "q3", "n99999999999999999999", "ñ1"] {
+            let e = Cursor::parse(bad).unwrap_err();
+            assert_eq!(
+                e.scim_type,
+                Some(super::super::ScimType::InvalidCursor),
+                "{bad}"
+            );
+        }
+        // Issued cursors use only RFC 3986 unreserved characters.
+        assert!(Cursor::next_text(i64::MAX)
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()));
+    }
 }

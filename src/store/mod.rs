@@ -81,6 +81,17 @@ pub struct StoredResource {
     pub access: Option<Value>,
 }
 
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone)]
+pub struct CursorPage {
+    pub total: i64,
+    pub items: Vec<StoredResource>,
+    /// Cursor text to the next page, when there is one.
+    pub next: Option<String>,
+    /// Cursor text to the previous page, when there is one.
+    pub previous: Option<String>,
+}
+
 /// What the access policy looks at for one user.
 pub struct UserFacts<'a> {
     pub data: &'a Map<String, Value>,

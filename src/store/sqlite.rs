@@ -13,11 +13,12 @@ use time::OffsetDateTime;
 
 use super::sql::{push_frag, Compiler, SqliteDialect, USER_VALUE_ATTRS};
 use super::{
-    Access, AccessPolicy, AuditQuery, Change, Event, EventRecord, GroupFacts, GroupRef, Member,
-    PlainPolicy, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update, UserFacts,
+    Access, AccessPolicy, AuditQuery, Change, CursorPage, Event, EventRecord, GroupFacts, GroupRef,
+    Member, PlainPolicy, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update,
+    UserFacts,
 };
 use crate::scim::datetime;
-use crate::scim::list::ListQuery;
+use crate::scim::list::{Cursor, ListQuery};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::Kind;
 
@@ -367,6 +368,109 @@ impl Store {
             .map(row_to_resource)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((total, items))
+    }
+
+    /// One cursor page (RFC 9865) in creation order: the total, the page,
+    /// and the cursors to the pages after and before it, if any.
+    pub async fn list_cursor(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+        cursor: Cursor,
+    ) -> StoreResult<CursorPage> {
+        let mut tx = self.read.begin().await?;
+        let mut count_q = QueryBuilder::<Sqlite>::new("");
+        self.push_select(&mut count_q, kind, tenant, query, "count(*)");
+        let total: i64 = count_q.build_query_scalar().fetch_one(&mut *tx).await?;
+        let (bound, backwards) = match cursor {
+            Cursor::First => (None, false),
+            Cursor::After(pk) => (Some(("r.pk > ", pk)), false),
+            Cursor::Before(pk) => (Some(("r.pk < ", pk)), true),
+        };
+        let mut qb = QueryBuilder::<Sqlite>::new("");
+        self.push_select(&mut qb, kind, tenant, query, &resource_columns(kind, "r."));
+        if let Some((op, pk)) = bound {
+            qb.push(format!(" AND {op}"));
+            qb.push_bind(pk);
+        }
+        qb.push(if backwards {
+            " ORDER BY r.pk DESC LIMIT "
+        } else {
+            " ORDER BY r.pk LIMIT "
+        });
+        qb.push_bind(query.count + 1);
+        let rows = qb.build().fetch_all(&mut *tx).await?;
+        let mut items = rows
+            .iter()
+            .map(row_to_resource)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let more = items.len() as i64 > query.count;
+        items.truncate(query.count.max(0) as usize);
+        if backwards {
+            items.reverse();
+        }
+        // Is there anything on the other side of the page?
+        let first = items.first().map(|r| r.pk);
+        let last = items.last().map(|r| r.pk);
+        let (more_before, more_after) = match cursor {
+            Cursor::First => (false, more),
+            Cursor::After(pk) => {
+                let edge = first.unwrap_or(pk + 1);
+                (
+                    self.any_beyond(&mut tx, kind, tenant, query, "r.pk < ", edge)
+                        .await?,
+                    more,
+                )
+            }
+            Cursor::Before(pk) => {
+                let edge = last.unwrap_or(pk - 1);
+                (
+                    more,
+                    self.any_beyond(&mut tx, kind, tenant, query, "r.pk > ", edge)
+                        .await?,
+                )
+            }
+        };
+        tx.commit().await?;
+        let next = more_after.then(|| {
+            Cursor::next_text(last.unwrap_or(match cursor {
+                Cursor::Before(pk) => pk - 1,
+                _ => 0,
+            }))
+        });
+        let previous = more_before.then(|| {
+            Cursor::previous_text(first.unwrap_or(match cursor {
+                Cursor::After(pk) => pk + 1,
+                _ => 0,
+            }))
+        });
+        Ok(CursorPage {
+            total,
+            items,
+            next,
+            previous,
+        })
+    }
+
+    async fn any_beyond(
+        &self,
+        conn: &mut SqliteConnection,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+        op: &str,
+        pk: i64,
+    ) -> StoreResult<bool> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT EXISTS (");
+        self.push_select(&mut qb, kind, tenant, query, "1");
+        qb.push(format!(" AND {op}"));
+        qb.push_bind(pk);
+        qb.push(")");
+        Ok(qb
+            .build_query_scalar::<bool>()
+            .fetch_one(&mut *conn)
+            .await?)
     }
 
     /// Members of a group, at most `limit`.

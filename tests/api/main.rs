@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod bulk;
+mod cursor;
 mod directory;
 mod discovery;
 mod filters;

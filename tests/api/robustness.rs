@@ -115,6 +115,9 @@ proptest! {
             prop_assert!(r.status.as_u16() < 500, "{q} -> {} {}", r.status, r.text);
             let r = app.get(&format!("/scim/v2/Groups?filter={}&attributes={}", enc(&f), enc(&f))).await;
             prop_assert!(r.status.as_u16() < 500, "{f} -> {} {}", r.status, r.text);
+            // Random cursors and counts.
+            let r = app.get(&format!("/scim/v2/Users?cursor={}&count={}", enc(&f), enc(sort.as_deref().unwrap_or("")))).await;
+            prop_assert!(r.status.as_u16() < 500, "cursor {f} -> {} {}", r.status, r.text);
             Ok(())
         })?;
     }
@@ -133,6 +136,7 @@ proptest! {
                 (Method::PATCH, format!("/scim/v2/Users/{uid}")),
                 (Method::PATCH, format!("/scim/v2/Groups/{gid}")),
                 (Method::POST, "/scim/v2/.search".to_string()),
+                (Method::POST, "/scim/v2/Bulk".to_string()),
             ] {
                 let r = app.call(method.clone(), &url, Some(&body)).await;
                 prop_assert!(r.status.as_u16() < 500, "{method} {url} {body} -> {} {}", r.status, r.text);

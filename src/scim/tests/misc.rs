@@ -218,6 +218,7 @@ fn service_provider_config_announces_capabilities() {
     let caps = Capabilities {
         max_payload_size: 1_000_000,
         max_results: 1000,
+        default_page_size: 100,
         bulk_max_operations: 10,
         bulk_max_payload_size: 100,
         bulk_supported: false,
