@@ -618,6 +618,10 @@ impl AccessPolicy for Policy {
     fn group_matters(&self, tenant: &str, group: &GroupFacts) -> bool {
         Policy::group_matters(self, tenant, group)
     }
+    fn uses_groups(&self, tenant: &str) -> bool {
+        self.rules_for(tenant)
+            .any(|(_, r)| r.when.group.is_some() || r.when.group_external_id.is_some())
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::sqlite::{
     access_events, active_super_admins, check_seat, check_unique, guard_super_admins,
-    load_user_row, record, record_events, user_groups, write_access,
+    load_user_row, record, record_events, write_access,
 };
 use super::{
     Access, Change, Event, EventCall, Store, StoreError, StoreResult, SuccessorChoice, Tenant,
@@ -124,7 +124,12 @@ impl Store {
             .filter(|u| u.deleted_at.is_none())
             .ok_or(StoreError::NotFound)?;
         check(&user)?;
-        let before = active_super_admins(&mut tx, tenant).await?;
+        // Only a change of an active super-admin can lower their count.
+        let before = if user.is_active_super_admin() {
+            active_super_admins(&mut tx, tenant).await?
+        } else {
+            0
+        };
         let at = datetime::format(change.at);
         let mut events = Vec::new();
         let mut bump = true;
@@ -213,7 +218,7 @@ impl Store {
         }
         // Local settings feed the effective access.
         let row = load_user_row(&mut tx, user.pk).await?;
-        let groups = user_groups(&mut tx, tenant, &user.id).await?;
+        let groups = self.groups_for(&mut tx, tenant, &user.id).await?;
         let access = self.policy.compute(
             &tenant.name,
             &UserFacts {
@@ -340,7 +345,11 @@ impl Store {
             }
         }
         check(&user)?;
-        let before = active_super_admins(&mut tx, tenant).await?;
+        let before = if user.is_active_super_admin() {
+            active_super_admins(&mut tx, tenant).await?
+        } else {
+            0
+        };
         let successor = resolve_successor(&mut tx, tenant, &user, choice).await?;
         let at = datetime::format(change.at);
         let groups: Vec<String> = sqlx::query_scalar(
@@ -599,7 +608,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let row = load_user_row(&mut tx, user.pk).await?;
-        let facts = user_groups(&mut tx, tenant, &user.id).await?;
+        let facts = self.groups_for(&mut tx, tenant, &user.id).await?;
         let access = self.policy.compute(
             &tenant.name,
             &UserFacts {

@@ -134,6 +134,8 @@ pub trait AccessPolicy: Send + Sync {
     fn compute(&self, tenant: &str, facts: &UserFacts<'_>) -> Access;
     /// Whether membership of this group can change anyone's access.
     fn group_matters(&self, tenant: &str, group: &GroupFacts) -> bool;
+    /// Whether any rule of the tenant looks at group membership at all.
+    fn uses_groups(&self, tenant: &str) -> bool;
 }
 
 /// The policy of a store opened on its own (CLI commands): the access
@@ -157,6 +159,9 @@ impl AccessPolicy for PlainPolicy {
         }
     }
     fn group_matters(&self, _tenant: &str, _group: &GroupFacts) -> bool {
+        false
+    }
+    fn uses_groups(&self, _tenant: &str) -> bool {
         false
     }
 }
@@ -212,6 +217,14 @@ pub struct UserRecord {
     pub version: i64,
     pub created: String,
     pub last_modified: String,
+}
+
+impl UserRecord {
+    /// Counts toward the tenant's active super-admins.
+    pub fn is_active_super_admin(&self) -> bool {
+        self.role == "super-admin"
+            && matches!(self.status.as_str(), "created" | "active" | "invited")
+    }
 }
 
 /// A due ownership-transfer call.

@@ -652,11 +652,16 @@ impl Store {
             write_user_values(&mut tx, tenant, pk, data).await?;
         }
         if kind == Kind::Group && !members.is_empty() {
-            let before = active_super_admins(&mut tx, tenant).await?;
+            let matters = self.group_matters(&mut tx, tenant, id, &[]).await?;
+            let before = if matters {
+                active_super_admins(&mut tx, tenant).await?
+            } else {
+                0
+            };
             let (_, touched) =
                 apply_member_ops(&mut tx, tenant, pk, id, &[MemberOp::Add(members.to_vec())])
                     .await?;
-            if self.group_matters(&mut tx, tenant, id, &[]).await? {
+            if matters {
                 let users = users_within(&mut tx, tenant, &touched).await?;
                 self.recompute_users(&mut tx, tenant, &users, change.at, &mut events)
                     .await?;
@@ -699,7 +704,27 @@ impl Store {
         let Some(mut update) = f(&current).map_err(StoreError::Scim)? else {
             return Ok(current);
         };
-        let before = active_super_admins(&mut tx, tenant).await?;
+        // The last-super-admin guard counts before and after; only changes
+        // that can lower the count pay for it: a user who is an active
+        // super-admin now, or a group that feeds role mapping.
+        let group_matters = kind == Kind::Group
+            && self
+                .group_matters(
+                    &mut tx,
+                    tenant,
+                    id,
+                    &[group_facts(&current.data), group_facts(&update.data)],
+                )
+                .await?;
+        let at_risk = match kind {
+            Kind::User => is_active_super_admin(&current),
+            Kind::Group => group_matters,
+        };
+        let before = if at_risk {
+            active_super_admins(&mut tx, tenant).await?
+        } else {
+            0
+        };
         let (members_changed, touched) = if kind == Kind::Group {
             apply_member_ops(&mut tx, tenant, current.pk, id, &update.member_ops).await?
         } else {
@@ -710,7 +735,7 @@ impl Store {
         let mut access_changed = None;
         if kind == Kind::User {
             let row = load_user_row(&mut tx, current.pk).await?;
-            let groups = user_groups(&mut tx, tenant, id).await?;
+            let groups = self.groups_for(&mut tx, tenant, id).await?;
             let access = self.policy.compute(
                 &tenant.name,
                 &UserFacts {
@@ -732,7 +757,13 @@ impl Store {
             tx.rollback().await?;
             return Ok(current);
         }
-        check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
+        let name_of = |d: &Map<String, Value>| match kind {
+            Kind::User => user_name(d).1,
+            Kind::Group => display_name(d).1,
+        };
+        if name_of(&update.data) != name_of(&current.data) {
+            check_unique(&mut tx, kind, tenant, &update.data, Some(current.pk)).await?;
+        }
         let now = datetime::format(at);
         let json = Value::Object(update.data.clone()).to_string();
         let version = current.version + 1;
@@ -758,11 +789,16 @@ impl Store {
                 if let Some(a) = &access_changed {
                     write_access(&mut tx, current.pk, a).await?;
                 }
-                sqlx::query("DELETE FROM user_values WHERE user_pk = ?")
-                    .bind(current.pk)
-                    .execute(&mut *tx)
-                    .await?;
-                write_user_values(&mut tx, tenant, current.pk, &update.data).await?;
+                let values_changed = USER_VALUE_ATTRS
+                    .iter()
+                    .any(|a| update.data.get(*a) != current.data.get(*a));
+                if values_changed {
+                    sqlx::query("DELETE FROM user_values WHERE user_pk = ?")
+                        .bind(current.pk)
+                        .execute(&mut *tx)
+                        .await?;
+                    write_user_values(&mut tx, tenant, current.pk, &update.data).await?;
+                }
                 let (s, a): (String, String) =
                     sqlx::query_as("SELECT status, access FROM users WHERE pk = ?")
                         .bind(current.pk)
@@ -786,11 +822,8 @@ impl Store {
                 .bind(current.pk)
                 .execute(&mut *tx)
                 .await?;
-                let old = group_facts(&current.data);
-                let renamed = old != group_facts(&update.data);
-                if (renamed || !touched.is_empty())
-                    && self.group_matters(&mut tx, tenant, id, &[old]).await?
-                {
+                let renamed = group_facts(&current.data) != group_facts(&update.data);
+                if (renamed || !touched.is_empty()) && group_matters {
                     // Members removed by this change need it as much as
                     // the ones that stay.
                     let mut ids = touched.clone();
@@ -832,13 +865,17 @@ impl Store {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let change = change(&current);
-        let before = active_super_admins(&mut tx, tenant).await?;
         // Members whose access may depend on this group.
-        let affected = if kind == Kind::Group
+        let matters = kind == Kind::Group
             && self
                 .group_matters(&mut tx, tenant, id, &[group_facts(&current.data)])
-                .await?
-        {
+                .await?;
+        let before = if matters {
+            active_super_admins(&mut tx, tenant).await?
+        } else {
+            0
+        };
+        let affected = if matters {
             users_within(&mut tx, tenant, &[id.to_string()]).await?
         } else {
             Vec::new()
@@ -907,6 +944,21 @@ impl Store {
         Ok(parents)
     }
 
+    /// The groups role mapping looks at for a user: none when no rule of the
+    /// tenant is about groups (no query then).
+    pub(super) async fn groups_for(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        user_id: &str,
+    ) -> StoreResult<Vec<GroupFacts>> {
+        if self.policy.uses_groups(&tenant.name) {
+            user_groups(conn, tenant, user_id).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
     /// Whether group `id` (or a group containing it) feeds role mapping;
     /// `also` adds facts the group had before this change.
     pub(super) async fn group_matters(
@@ -916,6 +968,9 @@ impl Store {
         id: &str,
         also: &[GroupFacts],
     ) -> StoreResult<bool> {
+        if !self.policy.uses_groups(&tenant.name) {
+            return Ok(false);
+        }
         if also
             .iter()
             .any(|g| self.policy.group_matters(&tenant.name, g))
@@ -967,7 +1022,7 @@ impl Store {
             .await?;
             let Some(pk) = pk else { continue };
             let row = load_user_row(conn, pk).await?;
-            let groups = user_groups(conn, tenant, id).await?;
+            let groups = self.groups_for(conn, tenant, id).await?;
             let access = self.policy.compute(
                 &tenant.name,
                 &UserFacts {
@@ -1696,6 +1751,18 @@ pub(super) async fn users_within(
         }
     }
     Ok(out)
+}
+
+/// Whether this stored user is an active super-admin right now (from the
+/// columns read with it: no query).
+pub(super) fn is_active_super_admin(r: &StoredResource) -> bool {
+    r.access
+        .as_ref()
+        .and_then(|a| a.get("role"))
+        .and_then(|r| r.get("value"))
+        .and_then(Value::as_str)
+        == Some("super-admin")
+        && matches!(r.status.as_deref(), Some("created" | "active" | "invited"))
 }
 
 /// Active super-admins of a tenant (not disabled, banned or deleted).
