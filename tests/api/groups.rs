@@ -186,6 +186,31 @@ async fn excluded_members_are_not_returned() {
 }
 
 #[tokio::test]
+async fn members_returned_are_capped_and_any_member_is_still_found_by_filter() {
+    let app = TestApp::with_directory(rollcall::directory::DirectoryConfig {
+        max_members_returned: 3,
+        ..Default::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.user(&format!("m{i}")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let g = app.group("Big", &refs).await;
+    let r = app.get(&format!("/scim/v2/Groups/{g}")).await;
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 3, "capped");
+    // The ones past the cap are members all the same.
+    let q = format!(
+        "/scim/v2/Groups?filter={}",
+        crate::support::enc(&format!("members[value eq \"{}\"]", ids[4]))
+    );
+    assert_eq!(app.get(&q).await.body["totalResults"], 1);
+    let u = app.get(&format!("/scim/v2/Users/{}", ids[4])).await;
+    assert_eq!(u.body["groups"][0]["value"], g.as_str());
+}
+
+#[tokio::test]
 async fn put_replaces_the_member_list() {
     let app = TestApp::new().await;
     let a = app.user("a").await;
