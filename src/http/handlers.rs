@@ -439,7 +439,7 @@ pub async fn bulk(
     ScimJson(body): ScimJson,
 ) -> ApiResult {
     use crate::scim::bulk::{self, BulkMethod, URN_BULK_RESPONSE};
-    let req = bulk::parse(&body, s.http.bulk_max_operations)?;
+    let req = bulk::parse(body, s.http.bulk_max_operations)?;
     let (order, stuck) = bulk::plan(&req.ops);
     let mut created: std::collections::HashMap<String, String> = Default::default();
     let mut results: Vec<(usize, Value)> = Vec::with_capacity(req.ops.len());
@@ -532,21 +532,25 @@ pub async fn bulk(
         }
         results.push((i, Value::Object(entry)));
     }
-    if !stopped(errors) {
-        for i in stuck {
-            let op = &req.ops[i];
-            let e = ScimError::conflict(
+    // Operations caught in a circular reference: each a 409, counted
+    // toward failOnErrors like any other error.
+    for i in stuck {
+        if stopped(errors) {
+            break;
+        }
+        errors += 1;
+        let op = &req.ops[i];
+        let e = ScimError::conflict(
                 "circular bulkId reference: this operation and the ones it refers to wait for each other",
             );
-            let mut entry = serde_json::Map::new();
-            entry.insert("method".into(), op.method_text.to_ascii_uppercase().into());
-            if let Some(b) = &op.bulk_id {
-                entry.insert("bulkId".into(), b.clone().into());
-            }
-            entry.insert("status".into(), "409".into());
-            entry.insert("response".into(), e.to_json());
-            results.push((i, Value::Object(entry)));
+        let mut entry = serde_json::Map::new();
+        entry.insert("method".into(), op.method_text.to_ascii_uppercase().into());
+        if let Some(b) = &op.bulk_id {
+            entry.insert("bulkId".into(), b.clone().into());
         }
+        entry.insert("status".into(), "409".into());
+        entry.insert("response".into(), e.to_json());
+        results.push((i, Value::Object(entry)));
     }
     // Answer in request order.
     results.sort_by_key(|(i, _)| *i);

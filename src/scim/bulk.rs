@@ -58,10 +58,13 @@ pub struct BulkRequest {
 
 /// Parse a BulkRequest. Envelope errors fail the whole request; errors of
 /// one operation stay with it.
-pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("a BulkRequest must be a JSON object"))?;
+pub fn parse(body: Value, max_operations: usize) -> Result<BulkRequest, ScimError> {
+    // Owned, so each operation's `data` moves out instead of being copied.
+    let Value::Object(mut obj) = body else {
+        return Err(ScimError::invalid_syntax(
+            "a BulkRequest must be a JSON object",
+        ));
+    };
     let schemas_ok = obj
         .get("schemas")
         .and_then(Value::as_array)
@@ -87,10 +90,10 @@ pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimErr
                 })?,
         ),
     };
-    let ops = obj
-        .get("Operations")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
+    let ops = match obj.remove("Operations") {
+        Some(Value::Array(a)) => a,
+        _ => return Err(ScimError::invalid_syntax("\"Operations\" must be an array")),
+    };
     if ops.len() > max_operations {
         return Err(ScimError::payload_too_large(format!(
             "{} operations exceed bulk.maxOperations ({max_operations})",
@@ -99,7 +102,8 @@ pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimErr
     }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
+    for mut op in ops {
+        let data = op.as_object_mut().and_then(|o| o.remove("data"));
         let o = op.as_object();
         let text = |k: &str| {
             o.and_then(|o| o.get(k))
@@ -108,8 +112,8 @@ pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimErr
         };
         let method_text = text("method").unwrap_or_default();
         let bulk_id = text("bulkId");
-        let mut parsed = parse_op(o, &method_text, bulk_id.as_deref());
-        if let (Ok(_), Some(b)) = (&parsed, &bulk_id) {
+        let mut parsed = parse_op(o, data.as_ref(), &method_text, bulk_id.as_deref());
+        if let (Ok((BulkMethod::Post, _, _)), Some(b)) = (&parsed, &bulk_id) {
             if !seen.insert(b.clone()) {
                 parsed = Err(ScimError::invalid_value(format!(
                     "bulkId \"{b}\" is used by more than one operation"
@@ -121,7 +125,7 @@ pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimErr
             bulk_id,
             version: text("version"),
             path: text("path").unwrap_or_default(),
-            data: o.and_then(|o| o.get("data")).cloned(),
+            data,
             parsed,
         });
     }
@@ -133,6 +137,7 @@ pub fn parse(body: &Value, max_operations: usize) -> Result<BulkRequest, ScimErr
 
 fn parse_op(
     o: Option<&serde_json::Map<String, Value>>,
+    data: Option<&Value>,
     method: &str,
     bulk_id: Option<&str>,
 ) -> Result<(BulkMethod, Kind, Option<String>), ScimError> {
@@ -190,7 +195,7 @@ fn parse_op(
     if matches!(
         method,
         BulkMethod::Post | BulkMethod::Put | BulkMethod::Patch
-    ) && !o.get("data").is_some_and(Value::is_object)
+    ) && !data.is_some_and(Value::is_object)
     {
         return Err(ScimError::invalid_syntax(format!(
             "a {} operation needs a \"data\" object",
@@ -219,17 +224,76 @@ pub fn references(op: &BulkOp) -> Vec<String> {
     out
 }
 
+/// Where a `bulkId:` reference may stand: the `value` of a reference —
+/// under `members`/`manager`, or the value of a PATCH operation whose path
+/// names them — or a quoted literal inside a PATCH `path` filter
+/// (`members[value eq "bulkId:u"]`). Other strings are data, left alone.
 fn collect(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => {
+    walk(v, None, false, &mut |s, is_ref| {
+        if is_ref {
             if let Some(id) = s.strip_prefix(PREFIX) {
                 out.push(id.to_string());
             }
+        } else {
+            out.extend(quoted_refs(s).into_iter().map(|(_, _, id)| id.to_string()));
         }
-        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
-        Value::Object(m) => m.values().for_each(|x| collect(x, out)),
+    });
+}
+
+fn names_reference(key: &str) -> bool {
+    key.eq_ignore_ascii_case("members") || key.eq_ignore_ascii_case("manager")
+}
+
+/// Whether a PATCH operation's path targets a reference attribute.
+fn op_targets_reference(op: &serde_json::Map<String, Value>) -> bool {
+    op.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("path"))
+        .and_then(|(_, v)| v.as_str())
+        .is_some_and(|p| {
+            let p = p.to_ascii_lowercase();
+            p.starts_with("members") || p.contains("manager")
+        })
+}
+
+/// Visit strings: `f(s, true)` for a reference `value`, `f(s, false)` for a
+/// PATCH `path` (which may hold quoted references); other strings are skipped.
+fn walk<'a>(v: &'a Value, key: Option<&'a str>, in_ref: bool, f: &mut impl FnMut(&'a str, bool)) {
+    match v {
+        Value::String(s) => match key {
+            Some(k) if in_ref && k.eq_ignore_ascii_case("value") => f(s, true),
+            Some(k) if k.eq_ignore_ascii_case("path") => f(s, false),
+            _ => {}
+        },
+        Value::Array(a) => a.iter().for_each(|x| walk(x, key, in_ref, f)),
+        Value::Object(m) => {
+            let op_ref = m.keys().any(|k| k.eq_ignore_ascii_case("op")) && op_targets_reference(m);
+            for (k, x) in m {
+                let child_ref =
+                    in_ref || names_reference(k) || (k.eq_ignore_ascii_case("value") && op_ref);
+                walk(x, Some(k.as_str()), child_ref, f);
+            }
+        }
         _ => {}
     }
+}
+
+/// `"bulkId:<id>"` literals inside a path filter: (start, end, id), where
+/// start..end spans `bulkId:<id>` without the quotes.
+fn quoted_refs(s: &str) -> Vec<(usize, usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = s[from..].find("\"bulkId:") {
+        let start = from + i + 1;
+        let id_start = start + PREFIX.len();
+        match s[id_start..].find('"') {
+            Some(j) => {
+                out.push((start, id_start + j, &s[id_start..id_start + j]));
+                from = id_start + j + 1;
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// The order to run operations in: creators before the operations that
@@ -245,7 +309,7 @@ pub fn plan(ops: &[BulkOp]) -> (Vec<usize>, Vec<usize>) {
     let n = ops.len();
     let mut indegree = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, op) in ops.iter().enumerate() {
+    for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.parsed.is_ok()) {
         for r in references(op) {
             if let Some(&c) = creator.get(r.as_str()) {
                 if c != i {
@@ -277,24 +341,55 @@ pub fn plan(ops: &[BulkOp]) -> (Vec<usize>, Vec<usize>) {
     (order, stuck)
 }
 
-/// Replace `bulkId:<id>` by the created ids. Unknown references are an
-/// error naming them.
+/// Replace `bulkId:<id>` references (see `collect`) by the created ids.
+/// Unknown references are an error naming them.
 pub fn substitute(v: &Value, created: &HashMap<String, String>) -> Result<Value, String> {
+    substitute_at(v, None, false, created)
+}
+
+fn substitute_at(
+    v: &Value,
+    key: Option<&str>,
+    in_ref: bool,
+    created: &HashMap<String, String>,
+) -> Result<Value, String> {
     Ok(match v {
-        Value::String(s) => match s.strip_prefix(PREFIX) {
-            Some(id) => Value::String(created.get(id).cloned().ok_or_else(|| id.to_string())?),
-            None => v.clone(),
+        Value::String(s) => match key {
+            Some(k) if in_ref && k.eq_ignore_ascii_case("value") => match s.strip_prefix(PREFIX) {
+                Some(id) => Value::String(created.get(id).cloned().ok_or_else(|| id.to_string())?),
+                None => v.clone(),
+            },
+            Some(k) if k.eq_ignore_ascii_case("path") => {
+                let mut out = String::with_capacity(s.len());
+                let mut last = 0;
+                for (start, end, id) in quoted_refs(s) {
+                    out.push_str(&s[last..start]);
+                    out.push_str(created.get(id).ok_or_else(|| id.to_string())?);
+                    last = end;
+                }
+                out.push_str(&s[last..]);
+                Value::String(out)
+            }
+            _ => v.clone(),
         },
         Value::Array(a) => Value::Array(
             a.iter()
-                .map(|x| substitute(x, created))
+                .map(|x| substitute_at(x, key, in_ref, created))
                 .collect::<Result<_, _>>()?,
         ),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| Ok((k.clone(), substitute(x, created)?)))
-                .collect::<Result<_, String>>()?,
-        ),
+        Value::Object(m) => {
+            let op_ref = m.keys().any(|k| k.eq_ignore_ascii_case("op")) && op_targets_reference(m);
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| {
+                        let child_ref = in_ref
+                            || names_reference(k)
+                            || (k.eq_ignore_ascii_case("value") && op_ref);
+                        Ok((k.clone(), substitute_at(x, Some(k), child_ref, created)?))
+                    })
+                    .collect::<Result<_, String>>()?,
+            )
+        }
         _ => v.clone(),
     })
 }
@@ -314,12 +409,9 @@ mod tests {
     use serde_json::json;
 
     fn ops(v: Value) -> Vec<BulkOp> {
-        parse(
-            &json!({"schemas": [URN_BULK_REQUEST], "Operations": v}),
-            100,
-        )
-        .unwrap()
-        .ops
+        parse(json!({"schemas": [URN_BULK_REQUEST], "Operations": v}), 100)
+            .unwrap()
+            .ops
     }
 
     #[test]
@@ -336,13 +428,15 @@ mod tests {
     #[test]
     fn cycles_and_self_references_are_stuck() {
         let o = ops(json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"m": "bulkId:b"}},
-            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"m": "bulkId:a"}},
-            {"method": "POST", "path": "/Groups", "bulkId": "c", "data": {"m": "bulkId:c"}},
-            {"method": "POST", "path": "/Groups", "bulkId": "d", "data": {"m": "bulkId:a"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"members": [{"value": "bulkId:b"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"members": [{"value": "bulkId:a"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "c", "data": {"members": [{"value": "bulkId:c"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "d", "data": {"members": [{"value": "bulkId:a"}]}},
+            {"method": "POST", "path": "/Users", "data": {"manager": {"value": "bulkId:a"}}},
             {"method": "POST", "path": "/Users", "bulkId": "e", "data": {}}
         ]));
-        assert_eq!(plan(&o), (vec![4], vec![0, 1, 2, 3]));
+        // The malformed POST (no bulkId) runs to report its own 400.
+        assert_eq!(plan(&o), (vec![4, 5], vec![0, 1, 2, 3]));
     }
 
     #[test]
@@ -362,16 +456,33 @@ mod tests {
     }
 
     #[test]
-    fn substitution_replaces_references_everywhere_and_names_unknown_ones() {
+    fn substitution_rewrites_reference_positions_only_and_names_unknown_ones() {
         let created: HashMap<String, String> = [("u".to_string(), "id-1".to_string())].into();
-        let v = json!({"members": [{"value": "bulkId:u"}], "manager": {"value": "bulkId:u"}, "x": "bulkId"});
+        let v = json!({"members": [{"value": "bulkId:u"}], "manager": {"value": "bulkId:u"},
+                       "nickName": "bulkId:u", "x": "bulkId"});
         assert_eq!(
             substitute(&v, &created).unwrap(),
-            json!({"members": [{"value": "id-1"}], "manager": {"value": "id-1"}, "x": "bulkId"})
+            json!({"members": [{"value": "id-1"}], "manager": {"value": "id-1"},
+                   "nickName": "bulkId:u", "x": "bulkId"}),
+            "a data string that merely starts with bulkId: is left alone"
         );
         assert_eq!(
-            substitute(&json!(["bulkId:zz"]), &created),
+            substitute(&json!({"members": [{"value": "bulkId:zz"}]}), &created),
             Err("zz".to_string())
+        );
+        // A PATCH value is a reference only when the path names one.
+        let ops = json!({"Operations": [
+            {"op": "add", "path": "members", "value": [{"value": "bulkId:u"}]},
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "bulkId:u"},
+            {"op": "replace", "path": "nickName", "value": "bulkId:u"}]});
+        let out = substitute(&ops, &created).unwrap();
+        assert_eq!(out["Operations"][0]["value"][0]["value"], "id-1");
+        assert_eq!(out["Operations"][1]["value"], "id-1");
+        assert_eq!(out["Operations"][2]["value"], "bulkId:u");
+        let p = json!({"Operations": [{"op": "remove", "path": "members[value eq \"bulkId:u\"]"}]});
+        assert_eq!(
+            substitute(&p, &created).unwrap(),
+            json!({"Operations": [{"op": "remove", "path": "members[value eq \"id-1\"]"}]})
         );
         assert_eq!(resolve_id("bulkId:u", &created), Ok("id-1".into()));
     }
@@ -379,10 +490,7 @@ mod tests {
     #[test]
     fn envelope_limits() {
         let too_many = json!({"schemas": [URN_BULK_REQUEST], "Operations": [{}, {}, {}]});
-        assert_eq!(parse(&too_many, 2).unwrap_err().status, 413);
-        assert_eq!(
-            parse(&json!({"Operations": []}), 2).unwrap_err().status,
-            400
-        );
+        assert_eq!(parse(too_many, 2).unwrap_err().status, 413);
+        assert_eq!(parse(json!({"Operations": []}), 2).unwrap_err().status, 400);
     }
 }

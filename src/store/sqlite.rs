@@ -416,7 +416,7 @@ impl Store {
         let (more_before, more_after) = match cursor {
             Cursor::First => (false, more),
             Cursor::After(pk) => {
-                let edge = first.unwrap_or(pk + 1);
+                let edge = first.unwrap_or(pk.saturating_add(1));
                 (
                     self.any_beyond(&mut tx, kind, tenant, query, "r.pk < ", edge)
                         .await?,
@@ -424,7 +424,7 @@ impl Store {
                 )
             }
             Cursor::Before(pk) => {
-                let edge = last.unwrap_or(pk - 1);
+                let edge = last.unwrap_or(pk.saturating_sub(1));
                 (
                     more,
                     self.any_beyond(&mut tx, kind, tenant, query, "r.pk > ", edge)
@@ -433,15 +433,17 @@ impl Store {
             }
         };
         tx.commit().await?;
-        let next = more_after.then(|| {
+        // count=0 asks for no resources, so no position to continue from.
+        let paging = query.count > 0;
+        let next = (paging && more_after).then(|| {
             Cursor::next_text(last.unwrap_or(match cursor {
-                Cursor::Before(pk) => pk - 1,
+                Cursor::Before(pk) => pk.saturating_sub(1),
                 _ => 0,
             }))
         });
-        let previous = more_before.then(|| {
+        let previous = (paging && more_before).then(|| {
             Cursor::previous_text(first.unwrap_or(match cursor {
-                Cursor::After(pk) => pk + 1,
+                Cursor::After(pk) => pk.saturating_add(1),
                 _ => 0,
             }))
         });

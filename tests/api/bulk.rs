@@ -170,3 +170,69 @@ async fn bulk_of_ten_thousand_operations_runs_in_one_request() {
         10_000
     );
 }
+
+#[tokio::test]
+async fn bulk_references_live_only_in_reference_positions() {
+    let app = TestApp::new().await;
+    let r = app
+        .post(
+            "/scim/v2/Bulk",
+            &req(json!([
+                // A PATCH may carry a bulkId too: it does not clash with the POST's.
+                {"method": "PATCH", "path": "/Users/bulkId:u", "bulkId": "u",
+                 "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                          "Operations": [{"op": "replace", "path": "nickName", "value": "bulkId:not-a-reference"}]}},
+                {"method": "POST", "path": "/Users", "bulkId": "u",
+                 "data": {"schemas": [USER], "userName": "plain@x.test", "title": "bulkId:also-data"}},
+                {"method": "POST", "path": "/Groups", "bulkId": "g",
+                 "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:u"}]}},
+                {"method": "PATCH", "path": "/Groups/bulkId:g",
+                 "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                          "Operations": [{"op": "remove", "path": "members[value eq \"bulkId:u\"]"}]}}
+            ])),
+        )
+        .await;
+    assert_eq!(
+        statuses(&r.body),
+        ["200", "201", "201", "200"],
+        "{}",
+        r.text
+    );
+    let uid = r.body["Operations"][1]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let u = app.get(&format!("/scim/v2/Users/{uid}")).await.body;
+    assert_eq!(u["title"], "bulkId:also-data");
+    assert_eq!(u["nickName"], "bulkId:not-a-reference");
+    let gid = r.body["Operations"][2]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(app
+        .get(&format!("/scim/v2/Groups/{gid}"))
+        .await
+        .body
+        .get("members")
+        .is_none());
+}
+
+#[tokio::test]
+async fn bulk_cycles_count_toward_fail_on_errors() {
+    let app = TestApp::new().await;
+    let mut body = req(json!([
+        {"method": "POST", "path": "/Groups", "bulkId": "a",
+         "data": {"schemas": [GROUP], "displayName": "A", "members": [{"value": "bulkId:b"}]}},
+        {"method": "POST", "path": "/Groups", "bulkId": "b",
+         "data": {"schemas": [GROUP], "displayName": "B", "members": [{"value": "bulkId:a"}]}}
+    ]));
+    body["failOnErrors"] = json!(1);
+    let r = app.post("/scim/v2/Bulk", &body).await;
+    assert_eq!(statuses(&r.body), ["409"]);
+}

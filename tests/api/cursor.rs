@@ -111,3 +111,25 @@ async fn cursor_works_with_filters_and_search_and_refuses_what_it_cannot_do() {
     .await
     .assert_error(400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn cursor_edges_count_zero_and_extreme_keys() {
+    let app = TestApp::new().await;
+    for i in 0..3 {
+        app.user(&format!("e{i}@c.test")).await;
+    }
+    // count=0: the total, no resources, and no position to continue from.
+    let p = page(&app, "cursor=&count=0").await;
+    assert_eq!(p["totalResults"], 3);
+    assert!(p.get("nextCursor").is_none() && p.get("previousCursor").is_none());
+    // Keys at the edge of the range are answered, not a server error.
+    let p = page(&app, "cursor=n9223372036854775807&count=2").await;
+    assert_eq!(names(&p).len(), 0);
+    assert!(
+        p["previousCursor"].is_string(),
+        "everyone is before that key"
+    );
+    let p = page(&app, "cursor=p0&count=2").await;
+    assert_eq!(names(&p).len(), 0);
+    assert!(p["nextCursor"].is_string(), "everyone is after that key");
+}
