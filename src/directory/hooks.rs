@@ -197,25 +197,18 @@ impl Directory {
                         let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
                         let next = later(now, wait);
                         tracing::warn!(user = %call.user_id, error = %e, retry_in = ?wait, "ownership transfer failed");
-                        let change = Change {
-                            at: now,
-                            audit: audit(
-                                "ownership_transfer_failed",
-                                format!(
-                                    "attempt {} to transfer ownership of {} failed: {e}; next attempt at {}",
-                                    call.attempts + 1,
-                                    call.user_id,
-                                    crate::scim::datetime::format(next)
-                                ),
+                        let entry = audit(
+                            "ownership_transfer_failed",
+                            format!(
+                                "attempt {} to transfer ownership of {} failed: {e}; next attempt at {}",
+                                call.attempts + 1,
+                                call.user_id,
+                                crate::scim::datetime::format(next)
                             ),
-                            event: Event {
-                                kind: String::new(),
-                                object_id: None,
-                                payload: json!(null),
-                            },
-                            extra_events: Vec::new(),
-                        };
-                        self.store.transfer_failed(&call, next, &e, change).await?;
+                        );
+                        self.store
+                            .transfer_failed(&call, next, &e, now, &entry)
+                            .await?;
                     }
                 }
             }

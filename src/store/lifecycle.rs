@@ -9,8 +9,8 @@ use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 
 use super::sqlite::{
-    access_events, active_super_admins, check_seat, check_unique, guard_super_admins,
-    load_user_row, record, record_events, write_access,
+    access_events, active_super_admins, check_seat, check_unique, group_change, guard_super_admins,
+    record, record_audit, record_events, write_access,
 };
 use super::{
     Access, Change, Event, EventCall, Store, StoreError, StoreResult, SuccessorChoice, Tenant,
@@ -217,16 +217,9 @@ impl Store {
             return Ok(user);
         }
         // Local settings feed the effective access.
-        let row = load_user_row(&mut tx, user.pk).await?;
-        let groups = self.groups_for(&mut tx, tenant, &user.id).await?;
-        let access = self.policy.compute(
-            &tenant.name,
-            &UserFacts {
-                data: &row.data,
-                local: &row.local,
-                groups: &groups,
-            },
-        );
+        let (row, access) = self
+            .compute_access(&mut tx, tenant, user.pk, &user.id)
+            .await?;
         after(&user, &row.access, &access)?;
         if access != row.access {
             if access.user_type != row.access.user_type {
@@ -373,29 +366,7 @@ impl Store {
             (Ok(s), true) => {
                 deletion["state"] = json!("transferring");
                 deletion["successor"] = s.clone();
-                let key = uuid::Uuid::new_v4().to_string();
-                let payload = json!({
-                    "type": "ownership.transfer",
-                    "idempotencyKey": key,
-                    "tenant": tenant.name,
-                    "user": {"id": user.id, "userName": user.user_name},
-                    "successor": s,
-                    "requestedAt": at,
-                    "requestedBy": change.audit.actor,
-                });
-                sqlx::query(
-                    "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(tenant.id)
-                .bind(&user.id)
-                .bind(s["id"].as_str().unwrap_or_default())
-                .bind(&key)
-                .bind(payload.to_string())
-                .bind(&at)
-                .bind(&at)
-                .execute(&mut *tx)
-                .await?;
+                queue_transfer(&mut tx, tenant, &user, s, &at, &change.audit.actor).await?;
             }
             (successor, false) => {
                 // No host hook: nothing to hand over; the deletion completes.
@@ -482,29 +453,7 @@ impl Store {
             .await?
             .map_err(StoreError::InvalidReference)?;
         let at = datetime::format(change.at);
-        let key = uuid::Uuid::new_v4().to_string();
-        let payload = json!({
-            "type": "ownership.transfer",
-            "idempotencyKey": key,
-            "tenant": tenant.name,
-            "user": {"id": user.id, "userName": user.user_name},
-            "successor": s,
-            "requestedAt": at,
-            "requestedBy": change.audit.actor,
-        });
-        sqlx::query(
-            "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(tenant.id)
-        .bind(&user.id)
-        .bind(s["id"].as_str().unwrap_or_default())
-        .bind(&key)
-        .bind(payload.to_string())
-        .bind(&at)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
+        queue_transfer(&mut tx, tenant, &user, &s, &at, &change.audit.actor).await?;
         deletion["state"] = json!("transferring");
         deletion["successor"] = s;
         if let Some(o) = deletion.as_object_mut() {
@@ -580,23 +529,12 @@ impl Store {
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-            let group_change = Change {
-                at: change.at,
-                audit: super::AuditEntry {
-                    object_type: "Group".into(),
-                    object_id: Some(g.clone()),
-                    object_name: None,
-                    action: "updated".into(),
-                    description: format!("member {} restored", user.id),
-                    ..change.audit.clone()
-                },
-                event: Event {
-                    kind: "group.updated".into(),
-                    object_id: Some(g.clone()),
-                    payload: json!({"id": g, "restoredMember": user.id}),
-                },
-                extra_events: Vec::new(),
-            };
+            let group_change = group_change(
+                &change,
+                g,
+                format!("member {} restored", user.id),
+                json!({"id": g, "restoredMember": user.id}),
+            );
             record(&mut tx, tenant, &group_change).await?;
         }
         sqlx::query(
@@ -607,16 +545,9 @@ impl Store {
         .bind(user.pk)
         .execute(&mut *tx)
         .await?;
-        let row = load_user_row(&mut tx, user.pk).await?;
-        let facts = self.groups_for(&mut tx, tenant, &user.id).await?;
-        let access = self.policy.compute(
-            &tenant.name,
-            &UserFacts {
-                data: &row.data,
-                local: &row.local,
-                groups: &facts,
-            },
-        );
+        let (row, access) = self
+            .compute_access(&mut tx, tenant, user.pk, &user.id)
+            .await?;
         if access != row.access {
             if access.user_type != row.access.user_type {
                 check_seat(&mut tx, tenant, &access.user_type).await?;
@@ -819,22 +750,16 @@ impl Store {
                 if !seen.insert(id.clone()) {
                     continue;
                 }
-                let change = Change {
-                    at,
-                    audit: super::AuditEntry {
-                        actor: "rollcall:config".into(),
-                        object_type: "User".into(),
-                        object_id: Some(id.clone()),
-                        action: "access_recomputed".into(),
-                        description:
-                            "effective access recomputed: the directory configuration changed"
-                                .into(),
-                        ..super::AuditEntry::default()
-                    },
-                    event: e.clone(),
-                    extra_events: Vec::new(),
+                let audit = super::AuditEntry {
+                    actor: "rollcall:config".into(),
+                    object_type: "User".into(),
+                    object_id: Some(id.clone()),
+                    action: "access_recomputed".into(),
+                    description: "effective access recomputed: the directory configuration changed"
+                        .into(),
+                    ..super::AuditEntry::default()
                 };
-                record_audit_only(&mut tx, tenant, &change).await?;
+                record_audit(&mut tx, tenant, at, &audit).await?;
             }
             changed += seen.len();
             record_events(&mut tx, tenant, at, &events).await?;
@@ -936,13 +861,15 @@ impl Store {
         Ok(())
     }
 
-    /// A transfer call failed: try again at `next`, and audit the outcome.
+    /// A transfer call failed: try again at `next`, and audit the outcome
+    /// (no event: the host hears of the deletion when it completes).
     pub async fn transfer_failed(
         &self,
         call: &TransferCall,
         next: OffsetDateTime,
         error: &str,
-        change: Change,
+        at: OffsetDateTime,
+        audit: &super::AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -954,7 +881,7 @@ impl Store {
         .bind(call.id)
         .execute(&mut *tx)
         .await?;
-        record_audit_only(&mut tx, &call.tenant, &change).await?;
+        record_audit(&mut tx, &call.tenant, at, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1070,28 +997,37 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// An audit row without an event (a failed delivery attempt).
-async fn record_audit_only(
+/// Queue the ownership-transfer call of a deletion (an outbox row in the
+/// deletion's transaction), due now.
+async fn queue_transfer(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
-    change: &Change,
+    user: &UserRecord,
+    successor: &Value,
+    at: &str,
+    actor: &str,
 ) -> StoreResult<()> {
-    let a = &change.audit;
+    let key = uuid::Uuid::new_v4().to_string();
+    let payload = json!({
+        "type": "ownership.transfer",
+        "idempotencyKey": key,
+        "tenant": tenant.name,
+        "user": {"id": user.id, "userName": user.user_name},
+        "successor": successor,
+        "requestedAt": at,
+        "requestedBy": actor,
+    });
     sqlx::query(
-        "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(tenant.id)
-    .bind(datetime::format(change.at))
-    .bind(&a.actor)
-    .bind(&a.actor_user_id)
-    .bind(&a.source_ip)
-    .bind(&a.request_id)
-    .bind(&a.object_type)
-    .bind(&a.object_id)
-    .bind(&a.object_name)
-    .bind(&a.action)
-    .bind(&a.description)
+    .bind(&user.id)
+    .bind(successor["id"].as_str().unwrap_or_default())
+    .bind(&key)
+    .bind(payload.to_string())
+    .bind(at)
+    .bind(at)
     .execute(&mut *conn)
     .await?;
     Ok(())

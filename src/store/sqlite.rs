@@ -919,23 +919,12 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         for parent in &parents {
-            let event = Change {
-                at: change.at,
-                audit: super::AuditEntry {
-                    object_type: "Group".into(),
-                    object_id: Some(parent.clone()),
-                    object_name: None,
-                    action: "updated".into(),
-                    description: format!("member {id} removed: the {} was deleted", kind.name()),
-                    ..change.audit.clone()
-                },
-                event: Event {
-                    kind: "group.updated".into(),
-                    object_id: Some(parent.clone()),
-                    payload: serde_json::json!({"id": parent, "removedMember": id}),
-                },
-                extra_events: Vec::new(),
-            };
+            let event = group_change(
+                change,
+                parent,
+                format!("member {id} removed: the {} was deleted", kind.name()),
+                serde_json::json!({"id": parent, "removedMember": id}),
+            );
             record(&mut *tx, tenant, &event).await?;
         }
         sqlx::query("DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?")
@@ -959,6 +948,28 @@ impl Store {
         } else {
             Ok(Vec::new())
         }
+    }
+
+    /// A stored user's row and the effective access its stored inputs give
+    /// now (its data, local settings and groups).
+    pub(super) async fn compute_access(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        pk: i64,
+        id: &str,
+    ) -> StoreResult<(UserRow, Access)> {
+        let row = load_user_row(conn, pk).await?;
+        let groups = self.groups_for(conn, tenant, id).await?;
+        let access = self.policy.compute(
+            &tenant.name,
+            &UserFacts {
+                data: &row.data,
+                local: &row.local,
+                groups: &groups,
+            },
+        );
+        Ok((row, access))
     }
 
     /// Whether group `id` (or a group containing it) feeds role mapping;
@@ -1023,16 +1034,7 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             let Some(pk) = pk else { continue };
-            let row = load_user_row(conn, pk).await?;
-            let groups = self.groups_for(conn, tenant, id).await?;
-            let access = self.policy.compute(
-                &tenant.name,
-                &UserFacts {
-                    data: &row.data,
-                    local: &row.local,
-                    groups: &groups,
-                },
-            );
+            let (row, access) = self.compute_access(conn, tenant, pk, id).await?;
             if access == row.access {
                 continue;
             }
@@ -1557,14 +1559,24 @@ pub(super) async fn record(
     tenant: &Tenant,
     change: &Change,
 ) -> StoreResult<()> {
-    let at = datetime::format(change.at);
-    let a = &change.audit;
+    record_audit(conn, tenant, change.at, &change.audit).await?;
+    record_events(conn, tenant, change.at, std::slice::from_ref(&change.event)).await?;
+    record_events(conn, tenant, change.at, &change.extra_events).await
+}
+
+/// One audit row (without events: a failed delivery attempt, a recompute).
+pub(super) async fn record_audit(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    at: OffsetDateTime,
+    a: &super::AuditEntry,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(tenant.id)
-    .bind(&at)
+    .bind(datetime::format(at))
     .bind(&a.actor)
     .bind(&a.actor_user_id)
     .bind(&a.source_ip)
@@ -1576,19 +1588,34 @@ pub(super) async fn record(
     .bind(&a.description)
     .execute(&mut *conn)
     .await?;
-    for e in std::iter::once(&change.event).chain(&change.extra_events) {
-        sqlx::query(
-            "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(tenant.id)
-        .bind(&at)
-        .bind(&e.kind)
-        .bind(&e.object_id)
-        .bind(e.payload.to_string())
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
+}
+
+/// The audit row and event of a group touched by a change to one of its
+/// members (a deletion or a restore).
+pub(super) fn group_change(
+    base: &Change,
+    group_id: &str,
+    description: String,
+    payload: Value,
+) -> Change {
+    Change {
+        at: base.at,
+        audit: super::AuditEntry {
+            object_type: "Group".into(),
+            object_id: Some(group_id.to_string()),
+            object_name: None,
+            action: "updated".into(),
+            description,
+            ..base.audit.clone()
+        },
+        event: Event {
+            kind: "group.updated".into(),
+            object_id: Some(group_id.to_string()),
+            payload,
+        },
+        extra_events: Vec::new(),
+    }
 }
 
 /// A user's row as access computation needs it.
