@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
-    /// Database URL: `sqlite://FILE` (created if missing).
+    /// Database URL: `sqlite://FILE` (created if missing) or `postgres://…`.
     pub database: String,
     /// Public base URL of the SCIM API, e.g. `https://id.example.com/scim/v2`.
     pub public_url: Option<String>,
@@ -205,9 +205,9 @@ impl Config {
                 "log_format must be text or json".into(),
             ));
         }
-        if !self.database.starts_with("sqlite:") {
+        if crate::store::Backend::of_url(&self.database).is_none() {
             return Err(ConfigError::Invalid(format!(
-                "unsupported database URL \"{}\": use sqlite://FILE",
+                "unsupported database URL \"{}\": use sqlite://FILE or postgres://USER@HOST/DB",
                 self.database
             )));
         }

@@ -1,14 +1,14 @@
-//! User lifecycle in SQLite: admin operations (ban, disable, local access,
+//! User lifecycle: admin operations (ban, disable, local access,
 //! sign-ins), soft deletion with an ownership transfer, restore and purge,
 //! and the delivery queues the background worker drains. Each method is one
 //! transaction carrying its audit row and events.
 
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use super::sqlite::{
+use super::db::{
     access_events, active_super_admins, check_seat, check_unique, group_change, guard_super_admins,
     record, record_audit, record_events, write_access,
 };
@@ -40,7 +40,7 @@ fn parse_json(s: &str) -> StoreResult<Value> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn row_to_user(r: &SqliteRow) -> StoreResult<UserRecord> {
+fn row_to_user(r: &AnyRow) -> StoreResult<UserRecord> {
     let data = match parse_json(&r.try_get::<String, _>("data")?)? {
         Value::Object(m) => m,
         _ => return Err(StoreError::Corrupt("user data is not an object".into())),
@@ -56,7 +56,7 @@ fn row_to_user(r: &SqliteRow) -> StoreResult<UserRecord> {
         plan: r.try_get("plan")?,
         access: parse_json(&r.try_get::<String, _>("access")?)?,
         local: parse_json(&r.try_get::<String, _>("local_access")?)?,
-        managed: r.try_get("managed")?,
+        managed: r.try_get::<i64, _>("managed")? != 0,
         signed_in_at: r.try_get("signed_in_at")?,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
         banned_at: r.try_get("banned_at")?,
@@ -75,20 +75,20 @@ fn row_to_user(r: &SqliteRow) -> StoreResult<UserRecord> {
 
 /// A user by id, or by userName among live users; deleted users by id only.
 async fn find_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     key: &str,
 ) -> StoreResult<Option<UserRecord>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2
          UNION ALL
-         SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND user_name_ci = ?3 AND deleted_at IS NULL
+         SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND user_name_ci = $3 AND deleted_at IS NULL
          LIMIT 1"
     );
     let row = sqlx::query(&sql)
         .bind(tenant.id)
         .bind(key)
-        .bind(super::sqlite::fold(key))
+        .bind(super::db::fold(key))
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(row_to_user).transpose()
@@ -118,7 +118,7 @@ impl Store {
         after: impl FnOnce(&UserRecord, &Access, &Access) -> StoreResult<()> + Send,
         mut change: Change,
     ) -> StoreResult<UserRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let user = find_user(&mut tx, tenant, key)
             .await?
             .filter(|u| u.deleted_at.is_none())
@@ -138,7 +138,7 @@ impl Store {
                 let same = user.banned_at.is_some() && user.ban_reason.as_deref() == Some(reason);
                 if !same {
                     sqlx::query(
-                        "UPDATE users SET banned_at = coalesce(banned_at, ?), ban_reason = ? WHERE pk = ?",
+                        "UPDATE users SET banned_at = coalesce(banned_at, $1), ban_reason = $2 WHERE pk = $3",
                     )
                     .bind(&at)
                     .bind(reason)
@@ -150,7 +150,7 @@ impl Store {
             }
             UserOp::Unban => {
                 sqlx::query(
-                    "UPDATE users SET banned_at = NULL, ban_reason = NULL WHERE pk = ? AND banned_at IS NOT NULL",
+                    "UPDATE users SET banned_at = NULL, ban_reason = NULL WHERE pk = $1 AND banned_at IS NOT NULL",
                 )
                 .bind(user.pk)
                 .execute(&mut *tx)
@@ -163,8 +163,8 @@ impl Store {
                 if was != *on {
                     let mut data = user.data.clone();
                     data.insert("active".into(), Value::Bool(*on));
-                    sqlx::query("UPDATE users SET active = ?, data = ? WHERE pk = ?")
-                        .bind(on)
+                    sqlx::query("UPDATE users SET active = $1, data = $2 WHERE pk = $3")
+                        .bind(i64::from(*on))
                         .bind(Value::Object(data).to_string())
                         .bind(user.pk)
                         .execute(&mut *tx)
@@ -183,7 +183,7 @@ impl Store {
                 if local == user.local {
                     false
                 } else {
-                    sqlx::query("UPDATE users SET local_access = ? WHERE pk = ?")
+                    sqlx::query("UPDATE users SET local_access = $1 WHERE pk = $2")
                         .bind(local.to_string())
                         .bind(user.pk)
                         .execute(&mut *tx)
@@ -194,7 +194,7 @@ impl Store {
             UserOp::SignIn => {
                 let first = user.signed_in_at.is_none();
                 sqlx::query(
-                    "UPDATE users SET signed_in_at = coalesce(signed_in_at, ?), last_sign_in_at = ? WHERE pk = ?",
+                    "UPDATE users SET signed_in_at = coalesce(signed_in_at, $1), last_sign_in_at = $2 WHERE pk = $3",
                 )
                 .bind(&at)
                 .bind(&at)
@@ -229,7 +229,7 @@ impl Store {
             events.extend(access_events(&user.id, &row.access, &access));
         }
         if bump {
-            sqlx::query("UPDATE users SET version = version + 1, last_modified = ? WHERE pk = ?")
+            sqlx::query("UPDATE users SET version = version + 1, last_modified = $1 WHERE pk = $2")
                 .bind(&at)
                 .bind(user.pk)
                 .execute(&mut *tx)
@@ -262,7 +262,7 @@ impl Store {
         after: impl FnOnce(&Access) -> StoreResult<()> + Send,
         change: &Change,
     ) -> StoreResult<UserRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         check_unique(&mut tx, Kind::User, tenant, data, None).await?;
         let access = self.policy.compute(
             &tenant.name,
@@ -281,12 +281,12 @@ impl Store {
             .unwrap_or_default();
         sqlx::query(
             "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified)
-             VALUES (?, ?, ?, ?, NULL, 1, ?, ?, ?, ?, ?, 0, 1, ?, 1, ?, ?)",
+             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, 1, $11, $12)",
         )
         .bind(tenant.id)
         .bind(id)
         .bind(user_name)
-        .bind(super::sqlite::fold(user_name))
+        .bind(super::db::fold(user_name))
         .bind(&access.user_type)
         .bind(&access.role)
         .bind(&access.plan)
@@ -297,11 +297,11 @@ impl Store {
         .bind(&at)
         .execute(&mut *tx)
         .await?;
-        let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = ?")
+        let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        super::sqlite::write_user_values(&mut tx, tenant, pk, data).await?;
+        super::db::write_user_values(&mut tx, tenant, pk, data).await?;
         record(&mut tx, tenant, change).await?;
         let out = find_user(&mut tx, tenant, id)
             .await?
@@ -323,7 +323,7 @@ impl Store {
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<UserRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let user = find_user(&mut tx, tenant, key)
             .await?
             .filter(|u| u.deleted_at.is_none())
@@ -347,7 +347,7 @@ impl Store {
         let at = datetime::format(change.at);
         let groups: Vec<String> = sqlx::query_scalar(
             "SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk
-             WHERE m.tenant_id = ? AND m.member_id = ? ORDER BY g.pk",
+             WHERE m.tenant_id = $1 AND m.member_id = $2 ORDER BY g.pk",
         )
         .bind(tenant.id)
         .bind(&user.id)
@@ -389,8 +389,8 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE users SET deleted_at = ?, deletion = ?, purge_after = ?, version = version + 1, last_modified = ?
-             WHERE pk = ?",
+            "UPDATE users SET deleted_at = $1, deletion = $2, purge_after = $3, version = version + 1, last_modified = $4
+             WHERE pk = $5",
         )
         .bind(&at)
         .bind(deletion.to_string())
@@ -436,7 +436,7 @@ impl Store {
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<UserRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let user = find_user(&mut tx, tenant, id)
             .await?
             .filter(|u| u.deleted_at.is_some())
@@ -459,7 +459,7 @@ impl Store {
         if let Some(o) = deletion.as_object_mut() {
             o.remove("reason");
         }
-        sqlx::query("UPDATE users SET deletion = ? WHERE pk = ?")
+        sqlx::query("UPDATE users SET deletion = $1 WHERE pk = $2")
             .bind(deletion.to_string())
             .bind(user.pk)
             .execute(&mut *tx)
@@ -481,7 +481,7 @@ impl Store {
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<UserRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let user = find_user(&mut tx, tenant, id)
             .await?
             .filter(|u| u.deleted_at.is_some())
@@ -491,7 +491,7 @@ impl Store {
         check_seat(&mut tx, tenant, &user.user_type).await?;
         let at = datetime::format(change.at);
         sqlx::query(
-            "UPDATE transfers SET cancelled_at = ? WHERE tenant_id = ? AND user_id = ? AND delivered_at IS NULL AND cancelled_at IS NULL",
+            "UPDATE transfers SET cancelled_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND delivered_at IS NULL AND cancelled_at IS NULL",
         )
         .bind(&at)
         .bind(tenant.id)
@@ -513,7 +513,7 @@ impl Store {
         let mut events = Vec::new();
         for g in &groups {
             let pk: Option<i64> = sqlx::query_scalar(
-                "UPDATE groups SET version = version + 1, last_modified = ? WHERE tenant_id = ? AND id = ? RETURNING pk",
+                "UPDATE groups SET version = version + 1, last_modified = $1 WHERE tenant_id = $2 AND id = $3 RETURNING pk",
             )
             .bind(&at)
             .bind(tenant.id)
@@ -522,7 +522,7 @@ impl Store {
             .await?;
             let Some(pk) = pk else { continue };
             sqlx::query(
-                "INSERT OR IGNORE INTO memberships (group_pk, tenant_id, member_id, member_type) VALUES (?, ?, ?, 'User')",
+                "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type) VALUES ($1, $2, $3, 'User') ON CONFLICT DO NOTHING",
             )
             .bind(pk)
             .bind(tenant.id)
@@ -538,8 +538,8 @@ impl Store {
             record(&mut tx, tenant, &group_change).await?;
         }
         sqlx::query(
-            "UPDATE users SET deleted_at = NULL, deletion = NULL, purge_after = NULL, version = version + 1, last_modified = ?
-             WHERE pk = ?",
+            "UPDATE users SET deleted_at = NULL, deletion = NULL, purge_after = NULL, version = version + 1, last_modified = $1
+             WHERE pk = $2",
         )
         .bind(&at)
         .bind(user.pk)
@@ -574,7 +574,7 @@ impl Store {
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         change: Change,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let user = find_user(&mut tx, tenant, id)
             .await?
             .filter(|u| u.deleted_at.is_some() && u.id == id)
@@ -614,7 +614,7 @@ impl Store {
         }
         // Names the user had before (renames) are in the audit trail.
         let old_names: Vec<Option<String>> = sqlx::query_scalar(
-            "SELECT DISTINCT object_name FROM audit_log WHERE tenant_id = ? AND object_id = ?",
+            "SELECT DISTINCT object_name FROM audit_log WHERE tenant_id = $1 AND object_id = $2",
         )
         .bind(tenant.id)
         .bind(&user.id)
@@ -627,7 +627,7 @@ impl Store {
         // Rows about the user, and rows the user wrote as an admin.
         let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
             "SELECT id, description, object_name, actor FROM audit_log
-             WHERE tenant_id = ?1 AND (object_id = ?2 OR actor_user_id = ?2)",
+             WHERE tenant_id = $1 AND (object_id = $2 OR actor_user_id = $2)",
         )
         .bind(tenant.id)
         .bind(&user.id)
@@ -642,7 +642,7 @@ impl Store {
         };
         for (id, description, name, actor) in rows {
             sqlx::query(
-                "UPDATE audit_log SET description = ?, object_name = ?, actor = ? WHERE id = ?",
+                "UPDATE audit_log SET description = $1, object_name = $2, actor = $3 WHERE id = $4",
             )
             .bind(redact(&description))
             .bind(name.map(|n| redact(&n)))
@@ -651,33 +651,34 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let events: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, payload FROM outbox WHERE tenant_id = ? AND object_id = ?")
-                .bind(tenant.id)
-                .bind(&user.id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let events: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, payload FROM outbox WHERE tenant_id = $1 AND object_id = $2",
+        )
+        .bind(tenant.id)
+        .bind(&user.id)
+        .fetch_all(&mut *tx)
+        .await?;
         for (id, payload) in events {
             // Redact inside string values, so the payload stays valid JSON.
             let mut v: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
             redact_strings(&mut v, &redact);
-            sqlx::query("UPDATE outbox SET payload = ? WHERE id = ?")
+            sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2")
                 .bind(v.to_string())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE transfers SET payload = '{}' WHERE tenant_id = ? AND user_id = ?")
+        sqlx::query("UPDATE transfers SET payload = '{}' WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant.id)
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE tokens SET revoked = coalesce(revoked, ?) WHERE user_id = ?")
+        sqlx::query("UPDATE tokens SET revoked = coalesce(revoked, $1) WHERE user_id = $2")
             .bind(datetime::format(change.at))
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM users WHERE pk = ?")
+        sqlx::query("DELETE FROM users WHERE pk = $1")
             .bind(user.pk)
             .execute(&mut *tx)
             .await?;
@@ -694,7 +695,7 @@ impl Store {
     ) -> StoreResult<Vec<(Tenant, String)>> {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT t.id, t.name, u.id FROM users u JOIN tenants t ON t.id = u.tenant_id
-             WHERE u.purge_after IS NOT NULL AND u.purge_after <= ? ORDER BY u.purge_after LIMIT ?",
+             WHERE u.purge_after IS NOT NULL AND u.purge_after <= $1 ORDER BY u.purge_after LIMIT $2",
         )
         .bind(datetime::format(now))
         .bind(limit)
@@ -717,7 +718,7 @@ impl Store {
         at: OffsetDateTime,
     ) -> StoreResult<usize> {
         let current: Option<String> =
-            sqlx::query_scalar("SELECT policy_hash FROM tenants WHERE id = ?")
+            sqlx::query_scalar("SELECT policy_hash FROM tenants WHERE id = $1")
                 .bind(tenant.id)
                 .fetch_one(&self.read)
                 .await?;
@@ -727,9 +728,9 @@ impl Store {
         let mut after = 0i64;
         let mut changed = 0usize;
         loop {
-            let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write(tenant.id).await?;
             let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT pk, id FROM users WHERE tenant_id = ? AND deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT 500",
+                "SELECT pk, id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND pk > $2 ORDER BY pk LIMIT 500",
             )
             .bind(tenant.id)
             .bind(after)
@@ -765,7 +766,7 @@ impl Store {
             record_events(&mut tx, tenant, at, &events).await?;
             tx.commit().await?;
         }
-        sqlx::query("UPDATE tenants SET policy_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE tenants SET policy_hash = $1 WHERE id = $2")
             .bind(fingerprint)
             .bind(tenant.id)
             .execute(&self.write)
@@ -795,8 +796,8 @@ impl Store {
         let rows: Vec<TransferRow> = sqlx::query_as(
             "SELECT x.id, t.id, t.name, x.user_id, x.successor_id, x.idempotency_key, x.payload, x.attempts
              FROM transfers x JOIN tenants t ON t.id = x.tenant_id
-             WHERE x.delivered_at IS NULL AND x.cancelled_at IS NULL AND x.next_attempt_at <= ?
-             ORDER BY x.next_attempt_at, x.id LIMIT ?",
+             WHERE x.delivered_at IS NULL AND x.cancelled_at IS NULL AND x.next_attempt_at <= $1
+             ORDER BY x.next_attempt_at, x.id LIMIT $2",
         )
         .bind(datetime::format(now))
         .bind(limit)
@@ -828,11 +829,11 @@ impl Store {
         purge_after: OffsetDateTime,
         change: Change,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(call.tenant.id).await?;
         let at = datetime::format(change.at);
         let n = sqlx::query(
-            "UPDATE transfers SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
-             WHERE id = ? AND delivered_at IS NULL AND cancelled_at IS NULL",
+            "UPDATE transfers SET delivered_at = $1, attempts = attempts + 1, last_error = NULL
+             WHERE id = $2 AND delivered_at IS NULL AND cancelled_at IS NULL",
         )
         .bind(&at)
         .bind(call.id)
@@ -849,7 +850,7 @@ impl Store {
             let mut deletion = user.deletion.clone().unwrap_or_else(|| json!({}));
             deletion["state"] = json!("deleted");
             deletion["completedAt"] = json!(at);
-            sqlx::query("UPDATE users SET deletion = ?, purge_after = ? WHERE pk = ?")
+            sqlx::query("UPDATE users SET deletion = $1, purge_after = $2 WHERE pk = $3")
                 .bind(deletion.to_string())
                 .bind(datetime::format(purge_after))
                 .bind(user.pk)
@@ -871,10 +872,10 @@ impl Store {
         at: OffsetDateTime,
         audit: &super::AuditEntry,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(call.tenant.id).await?;
         sqlx::query(
-            "UPDATE transfers SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-             WHERE id = ? AND delivered_at IS NULL",
+            "UPDATE transfers SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
+             WHERE id = $3 AND delivered_at IS NULL",
         )
         .bind(datetime::format(next))
         .bind(error)
@@ -892,7 +893,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT o.id, t.name, o.at, o.kind, o.object_id, o.payload, o.attempts, o.next_attempt_at
                  FROM outbox o JOIN tenants t ON t.id = o.tenant_id
-                 WHERE o.delivered_at IS NULL ORDER BY o.id LIMIT ?",
+                 WHERE o.delivered_at IS NULL ORDER BY o.id LIMIT $1",
             )
             .bind(limit)
             .fetch_all(&self.read)
@@ -922,7 +923,7 @@ impl Store {
     }
 
     pub async fn event_delivered(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+        sqlx::query("UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
             .bind(datetime::format(at))
             .bind(id)
             .execute(&self.write)
@@ -937,7 +938,7 @@ impl Store {
         error: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
         )
         .bind(datetime::format(next))
         .bind(error)
@@ -951,7 +952,7 @@ impl Store {
     pub async fn pending_transfers(&self, tenant: &Tenant) -> StoreResult<Vec<Value>> {
         let rows: Vec<(String, String, i64, String, Option<String>)> = sqlx::query_as(
             "SELECT user_id, successor_id, attempts, next_attempt_at, last_error FROM transfers
-             WHERE tenant_id = ? AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
+             WHERE tenant_id = $1 AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
         )
         .bind(tenant.id)
         .fetch_all(&self.read)
@@ -1000,7 +1001,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 /// Queue the ownership-transfer call of a deletion (an outbox row in the
 /// deletion's transaction), due now.
 async fn queue_transfer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     user: &UserRecord,
     successor: &Value,
@@ -1019,7 +1020,7 @@ async fn queue_transfer(
     });
     sqlx::query(
         "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(tenant.id)
     .bind(&user.id)
@@ -1036,7 +1037,7 @@ async fn queue_transfer(
 /// The successor of a deletion: the one requested, else the user's manager,
 /// else the tenant's fallback owner. `Ok(Err(why))` when there is none.
 async fn resolve_successor(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     user: &UserRecord,
     choice: &SuccessorChoice,

@@ -2,14 +2,14 @@
 //! method is one transaction that carries the resource change, its audit row
 //! and its outbox event together.
 
+mod db;
 mod lifecycle;
 pub mod sql;
-mod sqlite;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-pub use sqlite::Store;
+pub use db::{Backend, Store};
 
 use crate::scim::ScimError;
 

@@ -1,10 +1,11 @@
 //! One filter → SQL compiler for every backend. It produces a [`SqlFrag`]
-//! (text with bind markers); [`push_frag`] moves it into a sqlx
-//! `QueryBuilder`, which writes each backend's own placeholders. What differs
-//! between backends (JSON access, booleans) sits behind [`Dialect`].
+//! (text with bind markers); [`render`] numbers its placeholders and
+//! [`bind_all`] binds its parameters. What differs between backends (JSON
+//! access, booleans, locking) sits behind [`Dialect`].
 
 use scim_filter_parser::CompareOp;
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::any::AnyArguments;
+use sqlx::Any;
 
 use crate::scim::filter::{Cond, Field, MultiAttr, Operand};
 use crate::scim::list::{SortKey, SortOrder};
@@ -74,34 +75,38 @@ impl SqlFrag {
     }
 }
 
-/// Move a fragment into a query builder of any backend.
-pub fn push_frag<'a, DB>(qb: &mut QueryBuilder<'a, DB>, frag: SqlFrag)
-where
-    DB: Database,
-    String: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-    f64: Encode<'a, DB> + Type<DB>,
-    bool: Encode<'a, DB> + Type<DB>,
-{
+/// A fragment's text with numbered placeholders (`$1`, `$2`, …: PostgreSQL
+/// and SQLite both read them) and its parameters in order.
+pub fn render(frag: SqlFrag) -> (String, Vec<Bind>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
     for part in frag.parts {
         match part {
-            Part::Sql(s) => {
-                qb.push(s);
-            }
-            Part::Bind(Bind::Text(s)) => {
-                qb.push_bind(s);
-            }
-            Part::Bind(Bind::Int(i)) => {
-                qb.push_bind(i);
-            }
-            Part::Bind(Bind::Real(f)) => {
-                qb.push_bind(f);
-            }
-            Part::Bind(Bind::Bool(b)) => {
-                qb.push_bind(b);
+            Part::Sql(s) => sql.push_str(&s),
+            Part::Bind(b) => {
+                binds.push(b);
+                sql.push('$');
+                sql.push_str(&binds.len().to_string());
             }
         }
     }
+    (sql, binds)
+}
+
+/// Bind rendered parameters to a query.
+pub fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    binds: Vec<Bind>,
+) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s),
+            Bind::Int(i) => q.bind(i),
+            Bind::Real(f) => q.bind(f),
+            Bind::Bool(b) => q.bind(b),
+        };
+    }
+    q
 }
 
 /// What differs between SQL backends.
@@ -114,8 +119,10 @@ pub trait Dialect: Send + Sync {
     fn json_bool(&self, column: &str, keys: &[&str]) -> String;
     /// Whether a JSON member exists.
     fn json_exists(&self, column: &str, keys: &[&str]) -> String;
-    /// SQL for a boolean stored in an integer/boolean column.
+    /// SQL for a boolean stored in a 0/1 integer column.
     fn bool_column(&self, column: &str) -> String;
+    /// The query-plan prefix (`EXPLAIN QUERY PLAN`, `EXPLAIN`).
+    fn explain(&self) -> &'static str;
 }
 
 /// Quote a JSON key for use inside a SQL string literal. Keys come from the
@@ -154,13 +161,18 @@ impl Dialect for SqliteDialect {
     fn bool_column(&self, column: &str) -> String {
         column.to_string()
     }
+    fn explain(&self) -> &'static str {
+        "EXPLAIN QUERY PLAN "
+    }
 }
 
 pub struct PostgresDialect;
 
 impl PostgresDialect {
     fn arrows(column: &str, keys: &[&str], last_text: bool) -> String {
-        let mut s = column.to_string();
+        // JSON is stored as text on both backends (the same bytes the API
+        // returns); PostgreSQL reads it as jsonb where a filter needs a member.
+        let mut s = format!("({column}::jsonb)");
         for (i, k) in keys.iter().enumerate() {
             let op = if last_text && i + 1 == keys.len() {
                 "->>"
@@ -195,7 +207,11 @@ impl Dialect for PostgresDialect {
         format!("{} IS NOT NULL", Self::arrows(column, keys, false))
     }
     fn bool_column(&self, column: &str) -> String {
-        column.to_string()
+        // Flags are 0/1 integers on both backends.
+        format!("({column} <> 0)")
+    }
+    fn explain(&self) -> &'static str {
+        "EXPLAIN (COSTS OFF) "
     }
 }
 
@@ -326,8 +342,11 @@ impl<'d> Compiler<'d> {
                 return ctx.expr(self.dialect, field);
             }
         }
-        if let Some(col) = self.table().column(field) {
-            return col;
+        if let Some((col, lowered)) = self.table().column(field) {
+            if field.ty == AttrType::Boolean {
+                return (self.dialect.bool_column(&col), lowered);
+            }
+            return (col, lowered);
         }
         let mut keys: Vec<&str> = Vec::new();
         if let Some(e) = &field.extension {

@@ -1,17 +1,24 @@
-//! The SQLite store: WAL, one writer connection (SQLite serialises writers
-//! anyway; one connection avoids lock upgrades), a pool of readers.
+//! The store, on SQLite (the embedded default) or PostgreSQL, through one
+//! code path: runtime queries over sqlx's `Any` driver with numbered
+//! placeholders both backends read, and a [`Dialect`] for what differs.
+//!
+//! SQLite: WAL, one writer connection (SQLite serialises writers anyway; one
+//! connection avoids lock upgrades), a pool of readers. PostgreSQL: one pool;
+//! every write transaction first takes its tenant's advisory lock, so writes
+//! to a tenant are serialised across instances exactly as SQLite serialises
+//! them within one, and the guards that count (seats, the last super-admin,
+//! uniqueness) see no concurrent change.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::sql::{push_frag, Compiler, SqliteDialect, USER_VALUE_ATTRS};
+use super::sql::{
+    bind_all, render, Compiler, Dialect, PostgresDialect, SqlFrag, SqliteDialect, USER_VALUE_ATTRS,
+};
 use super::{
     Access, AccessPolicy, AuditQuery, Change, CursorPage, Event, EventRecord, GroupFacts, GroupRef,
     Member, PlainPolicy, StoreError, StoreResult, StoredResource, Tenant, TokenRecord, Update,
@@ -22,13 +29,48 @@ use crate::scim::list::{Cursor, ListQuery};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::Kind;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if it is one Rollcall runs on.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
-    pub(super) write: SqlitePool,
-    pub(super) read: SqlitePool,
+    pub(super) write: AnyPool,
+    pub(super) read: AnyPool,
     pub(super) policy: std::sync::Arc<dyn AccessPolicy>,
+    pub(super) backend: Backend,
+}
+
+/// PRAGMAs every SQLite connection gets.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+     PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -16000;";
+
+/// `url` with `mode=…` set (SQLite opens read-write-create or read-only).
+fn sqlite_url(url: &str, mode: &str) -> String {
+    if url.contains("mode=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode={mode}")
 }
 
 /// Columns every resource read selects (users add status and access).
@@ -53,7 +95,7 @@ pub(super) fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
     datetime::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
 }
 
-pub(super) fn row_to_resource(row: &SqliteRow) -> StoredResourceResult {
+pub(super) fn row_to_resource(row: &AnyRow) -> StoredResourceResult {
     let data: String = row.try_get("data")?;
     let data: Map<String, Value> =
         serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -83,38 +125,114 @@ pub fn fold(s: &str) -> String {
 }
 
 impl Store {
-    /// Open (creating the file if missing) and migrate.
+    /// Open and migrate: `sqlite://FILE` (created if missing) or
+    /// `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let opts = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("case_sensitive_like", "ON")
-            .pragma("cache_size", "-16000");
+        sqlx::any::install_default_drivers();
+        match Backend::of_url(url) {
+            Some(Backend::Postgres) => Self::connect_postgres(url).await,
+            Some(Backend::Sqlite) => Self::connect_sqlite(url).await,
+            None => Err(StoreError::Corrupt(format!(
+                "unsupported database URL \"{url}\": use sqlite://FILE or postgres://…"
+            ))),
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> StoreResult<Self> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let write = SqlitePoolOptions::new()
+        let write = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(opts.clone())
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL;").await?;
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            })
+            .connect(&sqlite_url(url, "rwc"))
             .await?;
-        MIGRATOR.run(&write).await?;
+        SQLITE_MIGRATOR.run(&write).await?;
         let read = if in_memory {
             write.clone()
         } else {
-            SqlitePoolOptions::new()
+            AnyPoolOptions::new()
                 .max_connections(4)
-                .connect_with(opts.read_only(true))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                })
+                .connect(&sqlite_url(url, "ro"))
                 .await?
         };
         Ok(Self {
             write,
             read,
             policy: std::sync::Arc::new(PlainPolicy),
+            backend: Backend::Sqlite,
         })
+    }
+
+    async fn connect_postgres(url: &str) -> StoreResult<Self> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        // sqlx takes an advisory lock around migrations: instances starting
+        // together migrate once.
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            write: pool.clone(),
+            read: pool,
+            policy: std::sync::Arc::new(PlainPolicy),
+            backend: Backend::Postgres,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(super) fn dialect(&self) -> &'static dyn Dialect {
+        match self.backend {
+            Backend::Sqlite => &SqliteDialect,
+            Backend::Postgres => &PostgresDialect,
+        }
+    }
+
+    /// A write transaction for one tenant. SQLite: `BEGIN IMMEDIATE` on the
+    /// one writer. PostgreSQL: the tenant's advisory lock, held to commit.
+    pub(super) async fn begin_write(
+        &self,
+        tenant_id: i64,
+    ) -> StoreResult<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.write.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// A read transaction: one snapshot for a count and its page.
+    pub(super) async fn begin_read(&self) -> StoreResult<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.read.begin().await?),
+            Backend::Postgres => Ok(self
+                .read
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?),
+        }
     }
 
     /// The same store, computing effective access with `policy`.
@@ -128,26 +246,46 @@ impl Store {
         Ok(())
     }
 
-    /// The query plan SQLite would use (tests prove index use with it).
+    /// The query plan the database would use (tests prove index use with
+    /// it). On PostgreSQL sequential scans are switched off for the
+    /// question, so a plan that still scans has no index to use.
     pub async fn explain(
         &self,
         kind: Kind,
         tenant: &Tenant,
         query: &ListQuery,
     ) -> StoreResult<Vec<String>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
-        self.push_select(&mut qb, kind, tenant, query, "r.pk");
-        let compiler = Compiler {
-            dialect: &SqliteDialect,
+        let mut f = SqlFrag::new();
+        f.sql(self.dialect().explain());
+        f.append(self.select_frag(kind, tenant, query, "r.pk"));
+        f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
+        f.sql(" LIMIT 100");
+        let (sql, binds) = render(f);
+        let mut tx = self.read.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL enable_seqscan = off")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        let column = match self.backend {
+            Backend::Sqlite => "detail",
+            Backend::Postgres => "QUERY PLAN",
+        };
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(column).map_err(StoreError::from))
+            .collect()
+    }
+
+    fn compiler(&self, kind: Kind, tenant: &Tenant) -> Compiler<'static> {
+        Compiler {
+            dialect: self.dialect(),
             kind,
             tenant_id: tenant.id,
-        };
-        push_frag(&mut qb, compiler.order_by(query.sort.as_ref()));
-        qb.push(" LIMIT 100");
-        let rows = qb.build().fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("detail").map_err(StoreError::from))
-            .collect()
+        }
     }
 
     // ---- tenants and tokens -------------------------------------------------
@@ -159,7 +297,7 @@ impl Store {
     }
 
     pub async fn find_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
-        let row = sqlx::query("SELECT id, name FROM tenants WHERE name = ?")
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
@@ -174,7 +312,7 @@ impl Store {
 
     pub async fn ensure_tenant(&self, name: &str, now: OffsetDateTime) -> StoreResult<Tenant> {
         sqlx::query(
-            "INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO tenants (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(datetime::format(now))
@@ -191,7 +329,7 @@ impl Store {
         token: &TokenRecord,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(0).await?;
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
             .fetch_one(&mut *tx)
             .await?;
@@ -199,7 +337,7 @@ impl Store {
             return Ok(false);
         }
         let id: i64 =
-            sqlx::query_scalar("INSERT INTO tenants (name, created) VALUES (?, ?) RETURNING id")
+            sqlx::query_scalar("INSERT INTO tenants (name, created) VALUES ($1, $2) RETURNING id")
                 .bind(tenant)
                 .bind(datetime::format(now))
                 .fetch_one(&mut *tx)
@@ -216,7 +354,7 @@ impl Store {
         users: Option<i64>,
         viewers: Option<i64>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE tenants SET max_users = ?, max_viewers = ? WHERE id = ?")
+        sqlx::query("UPDATE tenants SET max_users = $1, max_viewers = $2 WHERE id = $3")
             .bind(users)
             .bind(viewers)
             .bind(tenant.id)
@@ -234,7 +372,7 @@ impl Store {
             "SELECT (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'user' AND deleted_at IS NULL) AS users,
                     (SELECT count(*) FROM users WHERE tenant_id = t.id AND user_type = 'viewer' AND deleted_at IS NULL) AS viewers,
                     t.max_users, t.max_viewers
-             FROM tenants t WHERE t.id = ?",
+             FROM tenants t WHERE t.id = $1",
         )
         .bind(tenant.id)
         .fetch_one(&self.read)
@@ -246,7 +384,7 @@ impl Store {
     }
 
     pub async fn insert_token(&self, tenant: &Tenant, token: &TokenRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         insert_token(&mut tx, tenant.id, token).await?;
         tx.commit().await?;
         Ok(())
@@ -255,7 +393,7 @@ impl Store {
     pub async fn find_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, k.user_id, t.id AS tenant_id, t.name AS tenant_name
-             FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?",
+             FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -267,7 +405,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT k.id, k.label, k.secret_hash, k.created, k.revoked, k.user_id, t.id AS tenant_id, t.name AS tenant_name
              FROM tokens k JOIN tenants t ON t.id = k.tenant_id
-             WHERE (?1 IS NULL OR t.name = ?1) ORDER BY t.name, k.created, k.id",
+             WHERE ($1 IS NULL OR t.name = $1) ORDER BY t.name, k.created, k.id",
         )
         .bind(tenant)
         .fetch_all(&self.read)
@@ -277,7 +415,7 @@ impl Store {
 
     /// Revoke a token; false if there is no such active token.
     pub async fn revoke_token(&self, id: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL")
+        let r = sqlx::query("UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL")
             .bind(datetime::format(now))
             .bind(id)
             .execute(&self.write)
@@ -296,19 +434,13 @@ impl Store {
         fetch_resource(&self.read, kind, tenant, id).await
     }
 
-    fn push_select(
+    fn select_frag(
         &self,
-        qb: &mut QueryBuilder<'_, Sqlite>,
         kind: Kind,
         tenant: &Tenant,
         query: &ListQuery,
         columns: &str,
-    ) {
-        let compiler = Compiler {
-            dialect: &SqliteDialect,
-            kind,
-            tenant_id: tenant.id,
-        };
+    ) -> SqlFrag {
         // `+r.tenant_id` keeps the tenant check but lets an indexed subquery
         // (emails, members, groups) drive the lookup.
         let driven = query
@@ -320,18 +452,32 @@ impl Store {
         } else {
             "r.tenant_id"
         };
-        qb.push(format!(
+        let mut f = SqlFrag::new();
+        f.sql(format!(
             "SELECT {columns} FROM {} r WHERE {tenant_term} = ",
             table(kind)
         ));
-        qb.push_bind(tenant.id);
+        f.int(tenant.id);
         if kind == Kind::User {
-            qb.push(" AND r.deleted_at IS NULL");
+            f.sql(" AND r.deleted_at IS NULL");
         }
         if let Some(cond) = &query.filter {
-            qb.push(" AND ");
-            push_frag(qb, compiler.condition(cond));
+            f.sql(" AND ");
+            f.append(self.compiler(kind, tenant).condition(cond));
         }
+        f
+    }
+
+    async fn count(
+        &self,
+        conn: &mut AnyConnection,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+    ) -> StoreResult<i64> {
+        let (sql, binds) = render(self.select_frag(kind, tenant, query, "count(*)"));
+        let row = bind_all(sqlx::query(&sql), binds).fetch_one(conn).await?;
+        Ok(row.try_get(0)?)
     }
 
     /// One page of a filtered, sorted list, and the total match count.
@@ -342,26 +488,21 @@ impl Store {
         query: &ListQuery,
     ) -> StoreResult<(i64, Vec<StoredResource>)> {
         // Count and page read one snapshot, so totalResults matches the page.
-        let mut tx = self.read.begin().await?;
-        let mut count_q = QueryBuilder::<Sqlite>::new("");
-        self.push_select(&mut count_q, kind, tenant, query, "count(*)");
-        let total: i64 = count_q.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut tx = self.begin_read().await?;
+        let total = self.count(&mut tx, kind, tenant, query).await?;
         if query.count == 0 || total < query.start_index {
             return Ok((total, vec![]));
         }
-        let compiler = Compiler {
-            dialect: &SqliteDialect,
-            kind,
-            tenant_id: tenant.id,
-        };
-        let mut qb = QueryBuilder::<Sqlite>::new("");
-        self.push_select(&mut qb, kind, tenant, query, &resource_columns(kind, "r."));
-        push_frag(&mut qb, compiler.order_by(query.sort.as_ref()));
-        qb.push(" LIMIT ");
-        qb.push_bind(query.count);
-        qb.push(" OFFSET ");
-        qb.push_bind(query.start_index - 1);
-        let rows = qb.build().fetch_all(&mut *tx).await?;
+        let mut f = self.select_frag(kind, tenant, query, &resource_columns(kind, "r."));
+        f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
+        f.sql(" LIMIT ");
+        f.int(query.count);
+        f.sql(" OFFSET ");
+        f.int(query.start_index - 1);
+        let (sql, binds) = render(f);
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let items = rows
             .iter()
@@ -379,28 +520,28 @@ impl Store {
         query: &ListQuery,
         cursor: Cursor,
     ) -> StoreResult<CursorPage> {
-        let mut tx = self.read.begin().await?;
-        let mut count_q = QueryBuilder::<Sqlite>::new("");
-        self.push_select(&mut count_q, kind, tenant, query, "count(*)");
-        let total: i64 = count_q.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut tx = self.begin_read().await?;
+        let total = self.count(&mut tx, kind, tenant, query).await?;
         let (bound, backwards) = match cursor {
             Cursor::First => (None, false),
             Cursor::After(pk) => (Some(("r.pk > ", pk)), false),
             Cursor::Before(pk) => (Some(("r.pk < ", pk)), true),
         };
-        let mut qb = QueryBuilder::<Sqlite>::new("");
-        self.push_select(&mut qb, kind, tenant, query, &resource_columns(kind, "r."));
+        let mut f = self.select_frag(kind, tenant, query, &resource_columns(kind, "r."));
         if let Some((op, pk)) = bound {
-            qb.push(format!(" AND {op}"));
-            qb.push_bind(pk);
+            f.sql(format!(" AND {op}"));
+            f.int(pk);
         }
-        qb.push(if backwards {
+        f.sql(if backwards {
             " ORDER BY r.pk DESC LIMIT "
         } else {
             " ORDER BY r.pk LIMIT "
         });
-        qb.push_bind(query.count + 1);
-        let rows = qb.build().fetch_all(&mut *tx).await?;
+        f.int(query.count + 1);
+        let (sql, binds) = render(f);
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut items = rows
             .iter()
             .map(row_to_resource)
@@ -457,22 +598,24 @@ impl Store {
 
     async fn any_beyond(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         kind: Kind,
         tenant: &Tenant,
         query: &ListQuery,
         op: &str,
         pk: i64,
     ) -> StoreResult<bool> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT EXISTS (");
-        self.push_select(&mut qb, kind, tenant, query, "1");
-        qb.push(format!(" AND {op}"));
-        qb.push_bind(pk);
-        qb.push(")");
-        Ok(qb
-            .build_query_scalar::<bool>()
+        let mut f = SqlFrag::new();
+        f.sql("SELECT CASE WHEN EXISTS (");
+        f.append(self.select_frag(kind, tenant, query, "1"));
+        f.sql(format!(" AND {op}"));
+        f.int(pk);
+        f.sql(") THEN 1 ELSE 0 END");
+        let (sql, binds) = render(f);
+        let row = bind_all(sqlx::query(&sql), binds)
             .fetch_one(&mut *conn)
-            .await?)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)? != 0)
     }
 
     /// Members of a group, at most `limit`.
@@ -496,21 +639,27 @@ impl Store {
         if group_pks.is_empty() || total <= 0 || per_group <= 0 {
             return Ok(out);
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut f = SqlFrag::new();
+        f.sql(
             "SELECT group_pk, member_id, member_type, display FROM (
                SELECT m.group_pk, m.member_id, m.member_type, m.display,
                       ROW_NUMBER() OVER (PARTITION BY m.group_pk ORDER BY m.member_id) AS n
                FROM memberships m WHERE m.group_pk IN (",
         );
-        let mut sep = qb.separated(", ");
-        for pk in group_pks {
-            sep.push_bind(*pk);
+        for (i, pk) in group_pks.iter().enumerate() {
+            if i > 0 {
+                f.sql(", ");
+            }
+            f.int(*pk);
         }
-        qb.push(")) WHERE n <= ");
-        qb.push_bind(per_group);
-        qb.push(" ORDER BY group_pk, member_id LIMIT ");
-        qb.push_bind(total);
-        let rows = qb.build().fetch_all(&self.read).await?;
+        f.sql(")) ranked WHERE n <= ");
+        f.int(per_group);
+        f.sql(" ORDER BY group_pk, member_id LIMIT ");
+        f.int(total);
+        let (sql, binds) = render(f);
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.read)
+            .await?;
         for r in &rows {
             out.entry(r.try_get("group_pk")?).or_default().push(Member {
                 id: r.try_get("member_id")?,
@@ -542,39 +691,45 @@ impl Store {
         if member_ids.is_empty() {
             return Ok(out);
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut f = SqlFrag::new();
+        f.sql(
             "WITH RECURSIVE anc(origin, pk) AS (
                 SELECT member_id, group_pk FROM memberships WHERE tenant_id = ",
         );
-        qb.push_bind(tenant.id);
-        qb.push(" AND member_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in member_ids {
-            sep.push_bind(id.clone());
+        f.int(tenant.id);
+        f.sql(" AND member_id IN (");
+        for (i, id) in member_ids.iter().enumerate() {
+            if i > 0 {
+                f.sql(", ");
+            }
+            f.text(id.clone());
         }
-        qb.push(
+        f.sql(
             ")
                 UNION
                 SELECT anc.origin, m.group_pk FROM anc
                   JOIN groups g ON g.pk = anc.pk AND g.tenant_id = ",
         );
-        qb.push_bind(tenant.id);
-        qb.push(" JOIN memberships m ON m.tenant_id = ");
-        qb.push_bind(tenant.id);
-        qb.push(
+        f.int(tenant.id);
+        f.sql(" JOIN memberships m ON m.tenant_id = ");
+        f.int(tenant.id);
+        f.sql(
             " AND m.member_id = g.id
              )
              SELECT anc.origin, g.id, g.display_name,
-                    EXISTS (SELECT 1 FROM memberships d WHERE d.group_pk = anc.pk AND d.member_id = anc.origin) AS direct
+                    CASE WHEN EXISTS (SELECT 1 FROM memberships d WHERE d.group_pk = anc.pk AND d.member_id = anc.origin) THEN 1 ELSE 0 END AS direct
              FROM anc JOIN groups g ON g.pk = anc.pk
              ORDER BY anc.origin, g.display_name_ci, g.id",
         );
-        let rows = qb.build().fetch_all(&self.read).await?;
+        let (sql, binds) = render(f);
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.read)
+            .await?;
         for r in &rows {
             out.entry(r.try_get("origin")?).or_default().push(GroupRef {
                 id: r.try_get("id")?,
                 display: r.try_get("display_name")?,
-                direct: r.try_get::<bool, _>("direct")?,
+                direct: r.try_get::<i64, _>("direct")? != 0,
             });
         }
         Ok(out)
@@ -592,7 +747,7 @@ impl Store {
         members: &[MemberRef],
         change: &Change,
     ) -> StoreResult<StoredResource> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         check_unique(&mut tx, kind, tenant, data, None).await?;
         let now = datetime::format(change.at);
         let json = Value::Object(data.clone()).to_string();
@@ -612,14 +767,14 @@ impl Store {
                 let (user_name, ci) = user_name(data);
                 let (pk, status): (i64, String) = sqlx::query_as(
                     "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, version, created, last_modified)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk, status",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13) RETURNING pk, status",
                 )
                 .bind(tenant.id)
                 .bind(id)
                 .bind(user_name)
                 .bind(ci)
                 .bind(external_id(data))
-                .bind(active(data))
+                .bind(i64::from(active(data)))
                 .bind(&access.user_type)
                 .bind(&access.role)
                 .bind(&access.plan)
@@ -635,7 +790,7 @@ impl Store {
                 let (name, ci) = display_name(data);
                 let pk = sqlx::query_scalar(
                     "INSERT INTO groups (tenant_id, id, display_name, display_name_ci, external_id, data, version, created, last_modified)
-                     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING pk",
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) RETURNING pk",
                 )
                 .bind(tenant.id)
                 .bind(id)
@@ -701,7 +856,7 @@ impl Store {
     where
         F: FnOnce(&StoredResource) -> Result<Option<Update>, crate::scim::ScimError> + Send,
     {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let Some(mut update) = f(&current).map_err(StoreError::Scim)? else {
             return Ok(current);
@@ -775,13 +930,13 @@ impl Store {
             Kind::User => {
                 let (user_name, ci) = user_name(&update.data);
                 sqlx::query(
-                    "UPDATE users SET user_name = ?, user_name_ci = ?, external_id = ?, active = ?, data = ?, version = ?, last_modified = ?
-                     WHERE pk = ?",
+                    "UPDATE users SET user_name = $1, user_name_ci = $2, external_id = $3, active = $4, data = $5, version = $6, last_modified = $7
+                     WHERE pk = $8",
                 )
                 .bind(user_name)
                 .bind(ci)
                 .bind(external_id(&update.data))
-                .bind(active(&update.data))
+                .bind(i64::from(active(&update.data)))
                 .bind(&json)
                 .bind(version)
                 .bind(&now)
@@ -795,14 +950,14 @@ impl Store {
                     .iter()
                     .any(|a| update.data.get(*a) != current.data.get(*a));
                 if values_changed {
-                    sqlx::query("DELETE FROM user_values WHERE user_pk = ?")
+                    sqlx::query("DELETE FROM user_values WHERE user_pk = $1")
                         .bind(current.pk)
                         .execute(&mut *tx)
                         .await?;
                     write_user_values(&mut tx, tenant, current.pk, &update.data).await?;
                 }
                 let (s, a): (String, String) =
-                    sqlx::query_as("SELECT status, access FROM users WHERE pk = ?")
+                    sqlx::query_as("SELECT status, access FROM users WHERE pk = $1")
                         .bind(current.pk)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -812,8 +967,8 @@ impl Store {
             Kind::Group => {
                 let (name, ci) = display_name(&update.data);
                 sqlx::query(
-                    "UPDATE groups SET display_name = ?, display_name_ci = ?, external_id = ?, data = ?, version = ?, last_modified = ?
-                     WHERE pk = ?",
+                    "UPDATE groups SET display_name = $1, display_name_ci = $2, external_id = $3, data = $4, version = $5, last_modified = $6
+                     WHERE pk = $7",
                 )
                 .bind(name)
                 .bind(ci)
@@ -864,7 +1019,7 @@ impl Store {
         if_match: Option<&str>,
         change: impl FnOnce(&StoredResource) -> Change + Send,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(tenant.id).await?;
         let current = fetch_for_update(&mut tx, kind, tenant, id, if_match).await?;
         let change = change(&current);
         // Members whose access may depend on this group.
@@ -884,7 +1039,7 @@ impl Store {
         };
         self.detach_member(&mut tx, tenant, id, kind, &change)
             .await?;
-        sqlx::query(&format!("DELETE FROM {} WHERE pk = ?", table(kind)))
+        sqlx::query(&format!("DELETE FROM {} WHERE pk = $1", table(kind)))
             .bind(current.pk)
             .execute(&mut *tx)
             .await?;
@@ -902,15 +1057,15 @@ impl Store {
     /// (new version, an audit row and a `group.updated` event each).
     pub(super) async fn detach_member(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         tenant: &Tenant,
         id: &str,
         kind: Kind,
         change: &Change,
     ) -> StoreResult<Vec<String>> {
         let parents: Vec<String> = sqlx::query_scalar(
-            "UPDATE groups SET version = version + 1, last_modified = ?
-             WHERE pk IN (SELECT group_pk FROM memberships WHERE tenant_id = ? AND member_id = ?)
+            "UPDATE groups SET version = version + 1, last_modified = $1
+             WHERE pk IN (SELECT group_pk FROM memberships WHERE tenant_id = $2 AND member_id = $3)
              RETURNING id",
         )
         .bind(datetime::format(change.at))
@@ -927,7 +1082,7 @@ impl Store {
             );
             record(&mut *tx, tenant, &event).await?;
         }
-        sqlx::query("DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?")
+        sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2")
             .bind(tenant.id)
             .bind(id)
             .execute(&mut *tx)
@@ -939,7 +1094,7 @@ impl Store {
     /// tenant is about groups (no query then).
     pub(super) async fn groups_for(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         tenant: &Tenant,
         user_id: &str,
     ) -> StoreResult<Vec<GroupFacts>> {
@@ -954,7 +1109,7 @@ impl Store {
     /// now (its data, local settings and groups).
     pub(super) async fn compute_access(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         tenant: &Tenant,
         pk: i64,
         id: &str,
@@ -976,7 +1131,7 @@ impl Store {
     /// `also` adds facts the group had before this change.
     pub(super) async fn group_matters(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         tenant: &Tenant,
         id: &str,
         also: &[GroupFacts],
@@ -992,13 +1147,13 @@ impl Store {
         }
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "WITH RECURSIVE anc(id) AS (
-                SELECT ?2
+                SELECT $2
                 UNION
                 SELECT g.id FROM anc
-                  JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
+                  JOIN memberships m ON m.tenant_id = $1 AND m.member_id = anc.id
                   JOIN groups g ON g.pk = m.group_pk
              )
-             SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = ?1",
+             SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = $1",
         )
         .bind(tenant.id)
         .bind(id)
@@ -1019,7 +1174,7 @@ impl Store {
     /// get a new version and `user.role_changed`-style events.
     pub(super) async fn recompute_users(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         tenant: &Tenant,
         ids: &[String],
         at: OffsetDateTime,
@@ -1027,7 +1182,7 @@ impl Store {
     ) -> StoreResult<()> {
         for id in ids {
             let pk: Option<i64> = sqlx::query_scalar(
-                "SELECT pk FROM users WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+                "SELECT pk FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
             )
             .bind(tenant.id)
             .bind(id)
@@ -1042,7 +1197,7 @@ impl Store {
                 check_seat(conn, tenant, &access.user_type).await?;
             }
             write_access(conn, pk, &access).await?;
-            sqlx::query("UPDATE users SET version = version + 1, last_modified = ? WHERE pk = ?")
+            sqlx::query("UPDATE users SET version = version + 1, last_modified = $1 WHERE pk = $2")
                 .bind(datetime::format(at))
                 .bind(pk)
                 .execute(&mut *conn)
@@ -1066,14 +1221,15 @@ impl Store {
 
     /// One page of a tenant's audit log, oldest first, after a cursor.
     pub async fn audit_page(&self, tenant: &Tenant, q: &AuditQuery) -> StoreResult<Vec<Value>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut f = SqlFrag::new();
+        f.sql(
             "SELECT id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description
              FROM audit_log WHERE tenant_id = ",
         );
-        qb.push_bind(tenant.id);
+        f.int(tenant.id);
         if let Some(after) = q.after {
-            qb.push(" AND id > ");
-            qb.push_bind(after);
+            f.sql(" AND id > ");
+            f.int(after);
         }
         let text_filters = [
             ("actor", &q.actor),
@@ -1084,21 +1240,24 @@ impl Store {
         ];
         for (column, value) in text_filters {
             if let Some(v) = value {
-                qb.push(format!(" AND {column} = "));
-                qb.push_bind(v.clone());
+                f.sql(format!(" AND {column} = "));
+                f.text(v.clone());
             }
         }
         if let Some(since) = &q.since {
-            qb.push(" AND at >= ");
-            qb.push_bind(since.clone());
+            f.sql(" AND at >= ");
+            f.text(since.clone());
         }
         if let Some(until) = &q.until {
-            qb.push(" AND at < ");
-            qb.push_bind(until.clone());
+            f.sql(" AND at < ");
+            f.text(until.clone());
         }
-        qb.push(" ORDER BY id LIMIT ");
-        qb.push_bind(q.limit.max(0));
-        let rows = qb.build().fetch_all(&self.read).await?;
+        f.sql(" ORDER BY id LIMIT ");
+        f.int(q.limit.max(0));
+        let (sql, binds) = render(f);
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(serde_json::json!({
@@ -1139,7 +1298,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>> {
         let rows = sqlx::query(
-            "SELECT id, at, kind, object_id, payload FROM outbox WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, at, kind, object_id, payload FROM outbox WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(tenant.id)
         .bind(after)
@@ -1162,7 +1321,7 @@ impl Store {
     }
 }
 
-fn token_from_row(r: &SqliteRow) -> StoreResult<TokenRecord> {
+fn token_from_row(r: &AnyRow) -> StoreResult<TokenRecord> {
     Ok(TokenRecord {
         id: r.try_get("id")?,
         tenant: Tenant {
@@ -1178,12 +1337,12 @@ fn token_from_row(r: &SqliteRow) -> StoreResult<TokenRecord> {
 }
 
 async fn insert_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant_id: i64,
     token: &TokenRecord,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO tokens (id, tenant_id, label, secret_hash, created, user_id) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tokens (id, tenant_id, label, secret_hash, created, user_id) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&token.id)
     .bind(tenant_id)
@@ -1204,14 +1363,14 @@ pub(super) async fn fetch_resource<'e, E>(
     id: &str,
 ) -> StoreResult<Option<StoredResource>>
 where
-    E: sqlx::Executor<'e, Database = Sqlite>,
+    E: sqlx::Executor<'e, Database = Any>,
 {
     let live = match kind {
         Kind::User => " AND deleted_at IS NULL",
         Kind::Group => "",
     };
     let sql = format!(
-        "SELECT {} FROM {} WHERE id = ? AND tenant_id = ?{live}",
+        "SELECT {} FROM {} WHERE id = $1 AND tenant_id = $2{live}",
         resource_columns(kind, ""),
         table(kind)
     );
@@ -1225,7 +1384,7 @@ where
 
 /// The resource a write is about, and the `If-Match` check against it.
 pub(super) async fn fetch_for_update(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: Kind,
     tenant: &Tenant,
     id: &str,
@@ -1268,7 +1427,7 @@ pub(super) fn external_id(data: &Map<String, Value>) -> Option<String> {
 /// Refuse one more seat of `ty` when the tenant's limit is reached.
 /// Disabled users hold their seat; deleted ones do not exist any more.
 pub(super) async fn check_seat(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     ty: &str,
 ) -> StoreResult<()> {
@@ -1278,7 +1437,7 @@ pub(super) async fn check_seat(
         "max_users"
     };
     let limit: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT {column} FROM tenants WHERE id = ?"))
+        sqlx::query_scalar(&format!("SELECT {column} FROM tenants WHERE id = $1"))
             .bind(tenant.id)
             .fetch_optional(&mut *conn)
             .await?
@@ -1287,7 +1446,7 @@ pub(super) async fn check_seat(
         return Ok(());
     };
     let used: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM users WHERE tenant_id = ? AND user_type = ? AND deleted_at IS NULL",
+        "SELECT count(*) FROM users WHERE tenant_id = $1 AND user_type = $2 AND deleted_at IS NULL",
     )
     .bind(tenant.id)
     .bind(ty)
@@ -1306,7 +1465,7 @@ pub(super) fn active(data: &Map<String, Value>) -> bool {
 }
 
 pub(super) async fn check_unique(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: Kind,
     tenant: &Tenant,
     data: &Map<String, Value>,
@@ -1314,12 +1473,12 @@ pub(super) async fn check_unique(
 ) -> StoreResult<()> {
     let (sql, value, what) = match kind {
         Kind::User => (
-            "SELECT id FROM users WHERE tenant_id = ? AND user_name_ci = ? AND pk <> ? AND deleted_at IS NULL",
+            "SELECT id FROM users WHERE tenant_id = $1 AND user_name_ci = $2 AND pk <> $3 AND deleted_at IS NULL",
             user_name(data),
             "userName",
         ),
         Kind::Group => (
-            "SELECT id FROM groups WHERE tenant_id = ? AND display_name_ci = ? AND pk <> ?",
+            "SELECT id FROM groups WHERE tenant_id = $1 AND display_name_ci = $2 AND pk <> $3",
             display_name(data),
             "displayName",
         ),
@@ -1341,7 +1500,7 @@ pub(super) async fn check_unique(
 }
 
 pub(super) async fn write_user_values(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     pk: i64,
     data: &Map<String, Value>,
@@ -1359,7 +1518,7 @@ pub(super) async fn write_user_values(
                 .unwrap_or(false);
             sqlx::query(
                 "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(pk)
             .bind(tenant.id)
@@ -1367,7 +1526,7 @@ pub(super) async fn write_user_values(
             .bind(value)
             .bind(value.map(fold))
             .bind(ty.map(fold))
-            .bind(primary)
+            .bind(i64::from(primary))
             .bind(item.to_string())
             .execute(&mut *conn)
             .await?;
@@ -1378,13 +1537,13 @@ pub(super) async fn write_user_values(
 
 /// Resolve a member reference to its kind within the tenant.
 pub(super) async fn member_kind(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     m: &MemberRef,
 ) -> StoreResult<&'static str> {
     let found: Option<String> = sqlx::query_scalar(
-        "SELECT 'User' FROM users WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL
-         UNION ALL SELECT 'Group' FROM groups WHERE tenant_id = ?1 AND id = ?2",
+        "SELECT 'User' FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
+         UNION ALL SELECT 'Group' FROM groups WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.id)
     .bind(&m.value)
@@ -1414,7 +1573,7 @@ pub(super) async fn member_kind(
 /// Apply membership operations; returns how many rows changed and the ids of
 /// the members added or removed.
 pub(super) async fn apply_member_ops(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     group_pk: i64,
     group_id: &str,
@@ -1426,7 +1585,7 @@ pub(super) async fn apply_member_ops(
         match op {
             MemberOp::RemoveAll => {
                 let gone: Vec<String> = sqlx::query_scalar(
-                    "DELETE FROM memberships WHERE group_pk = ? RETURNING member_id",
+                    "DELETE FROM memberships WHERE group_pk = $1 RETURNING member_id",
                 )
                 .bind(group_pk)
                 .fetch_all(&mut *conn)
@@ -1447,7 +1606,7 @@ pub(super) async fn apply_member_ops(
                 // Remove those not listed, add the new ones: an identical
                 // list changes nothing.
                 let current: Vec<String> =
-                    sqlx::query_scalar("SELECT member_id FROM memberships WHERE group_pk = ?")
+                    sqlx::query_scalar("SELECT member_id FROM memberships WHERE group_pk = $1")
                         .bind(group_pk)
                         .fetch_all(&mut *conn)
                         .await?;
@@ -1465,12 +1624,12 @@ pub(super) async fn apply_member_ops(
 }
 
 async fn remove_member(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     group_pk: i64,
     id: &str,
     touched: &mut Vec<String>,
 ) -> StoreResult<u64> {
-    let n = sqlx::query("DELETE FROM memberships WHERE group_pk = ? AND member_id = ?")
+    let n = sqlx::query("DELETE FROM memberships WHERE group_pk = $1 AND member_id = $2")
         .bind(group_pk)
         .bind(id)
         .execute(&mut *conn)
@@ -1483,7 +1642,7 @@ async fn remove_member(
 }
 
 pub(super) async fn add_members(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     group_pk: i64,
     group_id: &str,
@@ -1497,9 +1656,9 @@ pub(super) async fn add_members(
             check_no_cycle(conn, tenant, group_id, &m.value).await?;
         }
         let n = sqlx::query(
-            "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (group_pk, member_id) DO UPDATE SET display = excluded.display
-             WHERE excluded.display IS NOT NULL AND excluded.display IS NOT memberships.display",
+             WHERE excluded.display IS NOT NULL AND excluded.display IS DISTINCT FROM memberships.display",
         )
         .bind(group_pk)
         .bind(tenant.id)
@@ -1519,7 +1678,7 @@ pub(super) async fn add_members(
 
 /// Adding `member` (a group) to `group` must not make a group its own member.
 pub(super) async fn check_no_cycle(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     group_id: &str,
     member: &str,
@@ -1532,14 +1691,14 @@ pub(super) async fn check_no_cycle(
     // Is `member` already an ancestor of `group`?
     let hit: Option<i64> = sqlx::query_scalar(
         "WITH RECURSIVE anc(id) AS (
-            SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = ?1
-              WHERE m.tenant_id = ?1 AND m.member_id = ?2
+            SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = $1
+              WHERE m.tenant_id = $1 AND m.member_id = $2
             UNION
             SELECT g.id FROM anc
-              JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
-              JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = ?1
+              JOIN memberships m ON m.tenant_id = $1 AND m.member_id = anc.id
+              JOIN groups g ON g.pk = m.group_pk AND g.tenant_id = $1
          )
-         SELECT 1 FROM anc WHERE id = ?3 LIMIT 1",
+         SELECT 1 FROM anc WHERE id = $3 LIMIT 1",
     )
     .bind(tenant.id)
     .bind(group_id)
@@ -1555,7 +1714,7 @@ pub(super) async fn check_no_cycle(
 }
 
 pub(super) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     change: &Change,
 ) -> StoreResult<()> {
@@ -1566,14 +1725,14 @@ pub(super) async fn record(
 
 /// One audit row (without events: a failed delivery attempt, a recompute).
 pub(super) async fn record_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     at: OffsetDateTime,
     a: &super::AuditEntry,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(tenant.id)
     .bind(datetime::format(at))
@@ -1625,7 +1784,7 @@ pub(super) struct UserRow {
     pub access: Access,
 }
 
-pub(super) async fn load_user_row(conn: &mut SqliteConnection, pk: i64) -> StoreResult<UserRow> {
+pub(super) async fn load_user_row(conn: &mut AnyConnection, pk: i64) -> StoreResult<UserRow> {
     let (data, local, user_type, role, plan, access): (
         String,
         String,
@@ -1634,7 +1793,7 @@ pub(super) async fn load_user_row(conn: &mut SqliteConnection, pk: i64) -> Store
         Option<String>,
         String,
     ) = sqlx::query_as(
-        "SELECT data, local_access, user_type, role, plan, access FROM users WHERE pk = ?",
+        "SELECT data, local_access, user_type, role, plan, access FROM users WHERE pk = $1",
     )
     .bind(pk)
     .fetch_one(&mut *conn)
@@ -1662,11 +1821,11 @@ pub(super) async fn load_user_row(conn: &mut SqliteConnection, pk: i64) -> Store
 }
 
 pub(super) async fn write_access(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     pk: i64,
     access: &Access,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET user_type = ?, role = ?, plan = ?, access = ? WHERE pk = ?")
+    sqlx::query("UPDATE users SET user_type = $1, role = $2, plan = $3, access = $4 WHERE pk = $5")
         .bind(&access.user_type)
         .bind(&access.role)
         .bind(&access.plan)
@@ -1720,19 +1879,19 @@ pub(super) fn group_facts(data: &Map<String, Value>) -> GroupFacts {
 
 /// The groups a user belongs to, directly or through nested groups.
 pub(super) async fn user_groups(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     user_id: &str,
 ) -> StoreResult<Vec<GroupFacts>> {
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "WITH RECURSIVE anc(id) AS (
-            SELECT ?2
+            SELECT $2
             UNION
             SELECT g.id FROM anc
-              JOIN memberships m ON m.tenant_id = ?1 AND m.member_id = anc.id
+              JOIN memberships m ON m.tenant_id = $1 AND m.member_id = anc.id
               JOIN groups g ON g.pk = m.group_pk
          )
-         SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = ?1
+         SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = $1
          ORDER BY g.pk",
     )
     .bind(tenant.id)
@@ -1751,7 +1910,7 @@ pub(super) async fn user_groups(
 /// The users among `ids`, and the users inside any groups among them
 /// (through nested groups).
 pub(super) async fn users_within(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     ids: &[String],
 ) -> StoreResult<Vec<String>> {
@@ -1760,10 +1919,10 @@ pub(super) async fn users_within(
     for id in ids {
         let rows: Vec<String> = sqlx::query_scalar(
             "WITH RECURSIVE sub(id, kind) AS (
-                SELECT ?2, (SELECT CASE WHEN EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1 AND id = ?2) THEN 'Group' ELSE 'User' END)
+                SELECT $2, (SELECT CASE WHEN EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2) THEN 'Group' ELSE 'User' END)
                 UNION
                 SELECT m.member_id, m.member_type FROM sub
-                  JOIN groups g ON g.tenant_id = ?1 AND g.id = sub.id
+                  JOIN groups g ON g.tenant_id = $1 AND g.id = sub.id
                   JOIN memberships m ON m.group_pk = g.pk
                 WHERE sub.kind = 'Group'
              )
@@ -1796,12 +1955,12 @@ pub(super) fn is_active_super_admin(r: &StoredResource) -> bool {
 
 /// Active super-admins of a tenant (not disabled, banned or deleted).
 pub(super) async fn active_super_admins(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
 ) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM users WHERE tenant_id = ? AND role = 'super-admin'
-           AND deleted_at IS NULL AND banned_at IS NULL AND active = 1",
+        "SELECT count(*) FROM users WHERE tenant_id = $1 AND role = 'super-admin'
+           AND deleted_at IS NULL AND banned_at IS NULL AND active <> 0",
     )
     .bind(tenant.id)
     .fetch_one(&mut *conn)
@@ -1811,7 +1970,7 @@ pub(super) async fn active_super_admins(
 /// Refuse a change that leaves a tenant which had an active super-admin
 /// without one.
 pub(super) async fn guard_super_admins(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     before: i64,
 ) -> StoreResult<()> {
@@ -1825,7 +1984,7 @@ pub(super) async fn guard_super_admins(
 }
 
 pub(super) async fn record_events(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &Tenant,
     at: OffsetDateTime,
     events: &[Event],
@@ -1833,7 +1992,7 @@ pub(super) async fn record_events(
     let at = datetime::format(at);
     for e in events {
         sqlx::query(
-            "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(tenant.id)
         .bind(&at)
