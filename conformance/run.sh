@@ -127,7 +127,8 @@ else
   [ -x "$BIN" ] || die "no executable at $BIN"
 
   # ------------------------------------------------------------- (c) token
-  DB="sqlite://$TMP/rollcall.db"
+  # CONFORMANCE_DATABASE: an empty database to run on (default: a new SQLite file).
+  DB="${CONFORMANCE_DATABASE:-sqlite://$TMP/rollcall.db}"
   TOKEN="$("$BIN" token create --tenant conformance --database "$DB" | tail -n 1 | tr -d '[:space:]')"
   [ -n "$TOKEN" ] || die "rollcall token create printed no token"
 

@@ -252,16 +252,27 @@ impl Directory {
     }
 }
 
-/// Run deliveries and purges until the process ends.
+/// Run deliveries and purges until the process ends. Each round runs under
+/// the store's worker lease: with several instances on one database, one of
+/// them does a round while the others skip it.
 pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let poll = Duration::from_millis(dir.config.hooks.poll_ms.max(10));
         loop {
-            if let Err(e) = dir.deliver_due().await {
-                tracing::error!(error = %e, "delivery round failed");
-            }
-            if let Err(e) = dir.purge_due().await {
-                tracing::error!(error = %e, "purge round failed");
+            match dir.store.worker_lease().await {
+                Ok(Some(lease)) => {
+                    if let Err(e) = dir.deliver_due().await {
+                        tracing::error!(error = %e, "delivery round failed");
+                    }
+                    if let Err(e) = dir.purge_due().await {
+                        tracing::error!(error = %e, "purge round failed");
+                    }
+                    if let Err(e) = lease.release().await {
+                        tracing::error!(error = %e, "releasing the worker lease failed");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "taking the worker lease failed"),
             }
             tokio::time::sleep(poll).await;
         }

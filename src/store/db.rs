@@ -58,6 +58,43 @@ pub struct Store {
     pub(super) read: AnyPool,
     pub(super) policy: std::sync::Arc<dyn AccessPolicy>,
     pub(super) backend: Backend,
+    /// SQLite: the file whose lock elects the instance doing background work.
+    pub(super) worker_lock: Option<std::path::PathBuf>,
+}
+
+/// The right to run one round of background work (webhook deliveries,
+/// retention purges): one instance at a time, so events go out once and in
+/// order. PostgreSQL: a row of `worker_leases` locked `FOR UPDATE SKIP
+/// LOCKED` in a transaction held for the round. SQLite (several processes
+/// may share a file): an exclusive lock on a file next to the database. A
+/// process that dies mid-round loses it at once (connection or file closed);
+/// the next round elsewhere redelivers what was not acknowledged, with the
+/// same idempotency keys.
+pub struct WorkerLease {
+    tx: Option<Transaction<'static, Any>>,
+    _file: Option<std::fs::File>,
+}
+
+impl WorkerLease {
+    /// End the round.
+    pub async fn release(self) -> StoreResult<()> {
+        if let Some(tx) = self.tx {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The database file a SQLite URL names (None: in memory).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
 }
 
 /// PRAGMAs every SQLite connection gets.
@@ -174,6 +211,11 @@ impl Store {
             read,
             policy: std::sync::Arc::new(PlainPolicy),
             backend: Backend::Sqlite,
+            worker_lock: sqlite_file(url).map(|p| {
+                let mut name = p.into_os_string();
+                name.push("-worker.lock");
+                name.into()
+            }),
         })
     }
 
@@ -191,11 +233,59 @@ impl Store {
             read: pool,
             policy: std::sync::Arc::new(PlainPolicy),
             backend: Backend::Postgres,
+            worker_lock: None,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Try to take the background-work lease; None while another instance
+    /// holds it.
+    pub async fn worker_lease(&self) -> StoreResult<Option<WorkerLease>> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query(
+                    "SELECT name FROM worker_leases WHERE name = 'deliveries' FOR UPDATE SKIP LOCKED",
+                )
+                .fetch_optional(&mut *tx)
+                .await?;
+                if row.is_none() {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                Ok(Some(WorkerLease {
+                    tx: Some(tx),
+                    _file: None,
+                }))
+            }
+            Backend::Sqlite => {
+                let Some(path) = &self.worker_lock else {
+                    return Ok(Some(WorkerLease {
+                        tx: None,
+                        _file: None,
+                    }));
+                };
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+                match file.try_lock() {
+                    Ok(()) => Ok(Some(WorkerLease {
+                        tx: None,
+                        _file: Some(file),
+                    })),
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(StoreError::Corrupt(format!("{}: {e}", path.display())))
+                    }
+                }
+            }
+        }
     }
 
     pub(super) fn dialect(&self) -> &'static dyn Dialect {
@@ -278,6 +368,16 @@ impl Store {
         rows.iter()
             .map(|r| r.try_get::<String, _>(column).map_err(StoreError::from))
             .collect()
+    }
+
+    /// Refresh PostgreSQL's planner statistics (`ANALYZE`; autovacuum does
+    /// it in production). SQLite is left without statistics, as it runs:
+    /// its planner then assumes large tables, which is what it meets.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE").execute(&self.write).await?;
+        }
+        Ok(())
     }
 
     fn compiler(&self, kind: Kind, tenant: &Tenant) -> Compiler<'static> {

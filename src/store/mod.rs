@@ -9,7 +9,7 @@ pub mod sql;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, WorkerLease};
 
 use crate::scim::ScimError;
 

@@ -507,8 +507,19 @@ impl<'d> Compiler<'d> {
                 }
                 SortKey::Multi { .. } => false,
             };
-            if never_null {
-                // NOT NULL columns: the index on (tenant_id, column) gives the order.
+            let unique = match key {
+                SortKey::Field(field) => matches!(
+                    self.table().column(field),
+                    Some((c, _)) if c.ends_with(".user_name_ci") || c.ends_with(".display_name_ci") || c.ends_with(".id")
+                ),
+                SortKey::Multi { .. } => false,
+            };
+            if unique {
+                // Unique within the tenant (among live users): no tie to
+                // break, and the unique index gives the order on its own.
+                f.sql(format!("{expr} {dir}"));
+            } else if never_null {
+                // NOT NULL columns: the index on (tenant_id, column, pk) gives the order.
                 f.sql(format!("{expr} {dir}, r.pk {dir}"));
             } else {
                 // Resources without the attribute come last in either direction.

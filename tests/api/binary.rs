@@ -5,7 +5,7 @@ use crate::server::{request, token, Server};
 #[test]
 fn token_create_then_serve_and_call_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("r.db").display());
+    let db = crate::support::fresh_database(&dir);
     let token = token(&db, "acme");
     assert!(token.starts_with("rc_") && !token.contains('\n'));
 
@@ -47,7 +47,7 @@ fn token_create_then_serve_and_call_the_api() {
 #[test]
 fn first_start_on_an_empty_database_prints_one_bootstrap_token() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let db = crate::support::fresh_database(&dir);
     let first = Server::start(&db);
     let tokens: Vec<_> = first
         .startup
@@ -78,7 +78,7 @@ fn first_start_on_an_empty_database_prints_one_bootstrap_token() {
 fn audit_export_as_jsonl_and_csv() {
     use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let db = crate::support::fresh_database(&dir);
     let token = token(&db, "acme");
     let server = Server::start(&db);
     let auth = vec![

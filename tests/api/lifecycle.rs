@@ -525,7 +525,7 @@ async fn rule_transfer_survives_a_kill_with_the_receiver_down() {
     use std::time::{Duration, Instant};
 
     let dir = tempfile::TempDir::new().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("r.db").display());
+    let db = crate::support::fresh_database(&dir);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -13,6 +13,7 @@ mod discovery;
 mod filters;
 mod groups;
 mod indexes;
+mod instances;
 mod lifecycle;
 mod oauth;
 mod patch;

@@ -96,7 +96,7 @@ fn jwt_access_tokens_from_a_configured_issuer() {
     setup_node();
     let dir = tempfile::tempdir().unwrap();
     let provider = Provider::start(0, &dir.path().join("keys-a.json"));
-    let db = format!("sqlite://{}", dir.path().join("r.db").display());
+    let db = crate::support::fresh_database(&dir);
     // Data of another tenant, reachable only with a Rollcall token.
     let other = token(&db, "globex");
     let config = dir.path().join("rollcall.toml");
@@ -197,7 +197,7 @@ fn jwt_access_tokens_from_a_configured_issuer() {
         ),
     )
     .unwrap();
-    let db2 = format!("sqlite://{}", dir.path().join("r2.db").display());
+    let db2 = crate::support::fresh_database(&dir);
     let server2 = Server::start_with(&db2, &["--config", strict.to_str().unwrap()]);
     assert_eq!(get_users(&server2.addr, &fresh).status, 401);
 }

@@ -85,7 +85,7 @@ fn run_suite(file: &str) {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let suite: Value = serde_json::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let db = crate::support::fresh_database(&dir);
     let token = token(&db, "replay");
     let server = Server::start(&db);
     let mut vars: HashMap<String, String> = HashMap::new();

@@ -1,5 +1,9 @@
-//! Test harness: an app on a fresh SQLite file with a fixed clock and
+//! Test harness: an app on a fresh database with a fixed clock and
 //! sequential ids, and helpers to send requests through the router.
+//!
+//! The database is a new SQLite file, or — when `ROLLCALL_TEST_POSTGRES`
+//! names a PostgreSQL server (`scripts/test` starts a private one) — a new
+//! database on that server, so the whole suite runs against either store.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -127,7 +131,7 @@ impl TestApp {
 
     async fn with(http: HttpConfig, directory: DirectoryConfig) -> Self {
         let dir = TempDir::new().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("rollcall.db").display());
+        let url = fresh_database(&dir);
         let store = Store::connect(&url).await.unwrap();
         let clock = Arc::new(StepClock(AtomicI64::new(0)));
         let state = rollcall::build_state(
@@ -300,4 +304,48 @@ pub fn patch_body(ops: Value) -> Value {
 /// Percent-encode a query value.
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Whether this run targets PostgreSQL (`ROLLCALL_TEST_POSTGRES` is set).
+pub fn on_postgres() -> bool {
+    std::env::var_os("ROLLCALL_TEST_POSTGRES").is_some_and(|v| !v.is_empty())
+}
+
+/// A URL to a new, empty database: a SQLite file in `dir`, or a new database
+/// on the PostgreSQL server `ROLLCALL_TEST_POSTGRES` names. Callable from
+/// sync and async tests alike (the database is created on a thread of its
+/// own).
+pub fn fresh_database(dir: &TempDir) -> String {
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    if !on_postgres() {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        return format!(
+            "sqlite://{}",
+            dir.path().join(format!("rollcall-{n}.db")).display()
+        );
+    }
+    let admin = std::env::var("ROLLCALL_TEST_POSTGRES").unwrap();
+    let name = format!(
+        "rc_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let create = format!("CREATE DATABASE {name}");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::postgres::PgConnection::connect(&admin).await.unwrap();
+            conn.execute(create.as_str()).await.unwrap();
+            conn.close().await.unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+    url
 }
