@@ -180,6 +180,7 @@ fn routes(state: AppState) -> Router {
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
         .fallback(handlers::not_found)
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
@@ -195,6 +196,20 @@ fn routes(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// A request runs to its end even when its client goes away: a dropped
+/// connection must not cancel a handler half-way through a transaction (the
+/// database connection would go back to the pool mid-statement). A panic in
+/// the handler is passed on to the panic layer.
+async fn run_to_completion(req: Request, next: middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    let span = tracing::Span::current();
+    match tokio::spawn(next.run(req).instrument(span)).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// A bug must not drop the connection: answer a SCIM 500 and log it.

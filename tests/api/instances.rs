@@ -220,3 +220,65 @@ async fn two_instances_serve_one_database_without_lost_updates_or_double_deliver
         "events in order: {ids:?}"
     );
 }
+
+/// A client that goes away mid-request (a load balancer's timeout, a killed
+/// sync job) neither cancels the change half-way nor leaves a database
+/// connection inside a transaction: the request runs to its end, with its
+/// audit row, and every later request works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_client_goes_away_still_completes_and_breaks_nothing() {
+    use axum::http::Method;
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    // Abandon creates at many points of their progress.
+    for i in 0..60u64 {
+        let body = json!({"schemas": [USER], "userName": format!("gone-{i}@acme.test")});
+        let req = app.request(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&body),
+            Some(&app.token),
+        );
+        let _ = tokio::time::timeout(
+            Duration::from_micros(25 * i),
+            app.router.clone().oneshot(req),
+        )
+        .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = app
+            .get("/scim/v2/Users?filter=userName%20sw%20%22gone-%22&count=0")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if r.body["totalResults"] == json!(60) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "abandoned creates did not all complete: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let audit = app.store.audit_log(&app.tenant).await.unwrap();
+    let created = audit
+        .iter()
+        .filter(|e| {
+            e["action"] == "created"
+                && e["objectName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("gone-"))
+        })
+        .count();
+    assert_eq!(created, 60, "each change has its audit row");
+    for i in 0..20 {
+        let r = app
+            .post(
+                "/scim/v2/Users",
+                &json!({"schemas": [USER], "userName": format!("after-{i}@acme.test")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+}
