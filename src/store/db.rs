@@ -178,6 +178,8 @@ impl Store {
     async fn connect_sqlite(url: &str) -> StoreResult<Self> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let write = AnyPoolOptions::new()
+            // No ping before every use: a round trip per statement.
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -196,6 +198,8 @@ impl Store {
             write.clone()
         } else {
             AnyPoolOptions::new()
+                // No ping before every use: a round trip per statement.
+                .test_before_acquire(false)
                 .max_connections(4)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
@@ -221,6 +225,8 @@ impl Store {
 
     async fn connect_postgres(url: &str) -> StoreResult<Self> {
         let pool = AnyPoolOptions::new()
+            // No ping before every use: a round trip per statement.
+            .test_before_acquire(false)
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
@@ -587,28 +593,46 @@ impl Store {
         tenant: &Tenant,
         query: &ListQuery,
     ) -> StoreResult<(i64, Vec<StoredResource>)> {
-        // Count and page read one snapshot, so totalResults matches the page.
+        let page = || {
+            let mut f = self.select_frag(kind, tenant, query, &resource_columns(kind, "r."));
+            f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
+            f.sql(" LIMIT ");
+            f.int(query.count);
+            f.sql(" OFFSET ");
+            f.int(query.start_index - 1);
+            render(f)
+        };
+        let to_items = |rows: Vec<AnyRow>| {
+            rows.iter()
+                .map(row_to_resource)
+                .collect::<StoreResult<Vec<_>>>()
+        };
+        // The common case — a lookup (`userName eq …`) or any first page
+        // that is not full — is one statement: the page is every match, so
+        // its length is the total.
+        if query.count > 0 && query.start_index == 1 {
+            let (sql, binds) = page();
+            let rows = bind_all(sqlx::query(&sql), binds)
+                .fetch_all(&self.read)
+                .await?;
+            if (rows.len() as i64) < query.count {
+                return Ok((rows.len() as i64, to_items(rows)?));
+            }
+        }
+        // Otherwise count and page read one snapshot, so totalResults
+        // matches the page.
         let mut tx = self.begin_read().await?;
         let total = self.count(&mut tx, kind, tenant, query).await?;
         if query.count == 0 || total < query.start_index {
+            tx.commit().await?;
             return Ok((total, vec![]));
         }
-        let mut f = self.select_frag(kind, tenant, query, &resource_columns(kind, "r."));
-        f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
-        f.sql(" LIMIT ");
-        f.int(query.count);
-        f.sql(" OFFSET ");
-        f.int(query.start_index - 1);
-        let (sql, binds) = render(f);
+        let (sql, binds) = page();
         let rows = bind_all(sqlx::query(&sql), binds)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        let items = rows
-            .iter()
-            .map(row_to_resource)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((total, items))
+        Ok((total, to_items(rows)?))
     }
 
     /// One cursor page (RFC 9865) in creation order: the total, the page,
