@@ -185,6 +185,38 @@ async fn excluded_members_are_not_returned() {
     assert!(r.body["Resources"][0].get("members").is_none());
 }
 
+/// RFC 7644 §3.5.2: a PATCH answer is "subject to the attributes query
+/// parameter"; a sync adding one member to a huge group asks for no members
+/// back, and the change is still made and versioned.
+#[tokio::test]
+async fn patch_with_excluded_members_answers_without_them_and_still_changes_them() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let b = app.user("b").await;
+    let g = app.group("G", &[&a]).await;
+    let r = app
+        .patch(
+            &format!("/scim/v2/Groups/{g}?excludedAttributes=members"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": b}]}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body.get("members").is_none(), "{}", r.body);
+    assert_eq!(r.body["displayName"], "G");
+    assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+    let full = app.get(&format!("/scim/v2/Groups/{g}")).await;
+    let mut members: Vec<&str> = full.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    members.sort();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(members, want);
+}
+
 #[tokio::test]
 async fn members_returned_are_capped_and_any_member_is_still_found_by_filter() {
     let app = TestApp::with_directory(rollcall::directory::DirectoryConfig {
