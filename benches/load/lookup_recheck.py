@@ -27,7 +27,7 @@ def main():
     def lookup(srv, size, label):
         r = scale.wrk("lookup.lua", srv.port, [srv.token, size, "u", 7], seconds)
         res.append({"server": "Rollcall (SQLite)", "size": label, **r,
-                    **{f"rss_{k}": v for k, v in scale.rss(srv.proc.pid).items()}})
+                    **scale.mem(srv.proc.pid)})
 
     srv = scale.Rollcall(rollcall, f"sqlite://{work}/r.db", work, "fresh")
     c = scale.Client(srv.port, srv.token)

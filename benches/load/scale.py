@@ -84,6 +84,11 @@ def rss(pid):
     return out
 
 
+def mem(pid):
+    """The process's memory figures, as report columns."""
+    return {f"rss_{k}": v for k, v in rss(pid).items()}
+
+
 class Client:
     def __init__(self, port, token, base="/scim/v2"):
         self.port, self.token, self.base = port, token, base
@@ -223,12 +228,12 @@ def run_rollcall(kind, a, db, workdir, results, sizes):
         for size in sizes:
             rate = seed_bulk(c, done, size, ids)
             results.append({"scenario": "seed through /Bulk", "server": name, "size": f"{size:,} users",
-                            "rps": rate, **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                            "rps": rate, **mem(srv.proc.pid)})
             log(name, "seeded", size, f"{rate:.0f}/s")
             done = size
             r = wrk("lookup.lua", srv.port, [srv.token, size, "u", 7], a.duration)
             results.append({"scenario": "filtered lookup", "server": name, "size": f"{size:,} users", **r,
-                            **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                            **mem(srv.proc.pid)})
             log(name, "lookup", size, f"{r['rps']:.0f}/s")
             if size == a.member_size:
                 pool = [c.call("POST", "/Users", user(f"pool{k:05d}"))["id"] for k in range(1000)]
@@ -242,10 +247,10 @@ def run_rollcall(kind, a, db, workdir, results, sizes):
                             for u in ids[i:min(i + 1000, n)]])
                 rate = n / (time.monotonic() - t0)
                 results.append({"scenario": "bulk deactivation", "server": name, "size": f"{n:,} users",
-                                "rps": rate, **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                                "rps": rate, **mem(srv.proc.pid)})
                 log(name, "deactivated", n, f"{rate:.0f}/s")
         results.append({"scenario": "peak RSS", "server": name, "size": f"{done:,} users",
-                        **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                        **mem(srv.proc.pid)})
     finally:
         srv.stop()
 
@@ -265,12 +270,12 @@ def run_peer(a, workdir, results):
                             "size": f"{size:,} users", "rps": rate})
             r = wrk("lookup.lua", srv.port, [srv.token, size, "u", 7], a.duration)
             results.append({"scenario": "filtered lookup", "server": srv.name, "size": f"{size:,} users", **r,
-                            **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                            **mem(srv.proc.pid)})
             log("peer lookup", size, f"{r['rps']:.0f}/s")
         pool = [c.call("POST", "/Users", user(f"pool{k:05d}"))["id"] for k in range(1000)]
         member_runs(srv, c, ids, pool, min(done, 10000), a.duration, workdir, results)
         results.append({"scenario": "peak RSS", "server": srv.name, "size": f"{done:,} users",
-                        **{f"rss_{k}": v for k, v in rss(srv.proc.pid).items()}})
+                        **mem(srv.proc.pid)})
     finally:
         srv.stop()
 
@@ -282,7 +287,7 @@ def run_ceiling(a, results):
         wait_port(port, proc)
         r = wrk("lookup.lua", port, ["-", 1, "u", 7], a.duration)
         results.append({"scenario": "filtered lookup", "server": "bare axum (ceiling)", "size": "-", **r,
-                        **{f"rss_{k}": v for k, v in rss(proc.pid).items()}})
+                        **mem(proc.pid)})
         log("ceiling", f"{r['rps']:.0f}/s")
     finally:
         proc.terminate()

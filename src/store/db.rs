@@ -17,7 +17,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::sql::{
-    bind_all, render, Compiler, Dialect, PostgresDialect, SqlFrag, SqliteDialect, USER_VALUE_ATTRS,
+    fetch_all, fetch_one, Bind, Compiler, Dialect, PostgresDialect, SqlFrag, SqliteDialect,
+    USER_VALUE_ATTRS,
 };
 use super::{
     Access, AccessPolicy, AuditQuery, Change, CursorPage, Event, EventRecord, GroupFacts, GroupRef,
@@ -356,16 +357,13 @@ impl Store {
         f.append(self.select_frag(kind, tenant, query, "r.pk"));
         f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
         f.sql(" LIMIT 100");
-        let (sql, binds) = render(f);
         let mut tx = self.read.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SET LOCAL enable_seqscan = off")
                 .execute(&mut *tx)
                 .await?;
         }
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = fetch_all(&mut *tx, f).await?;
         tx.rollback().await?;
         let column = match self.backend {
             Backend::Sqlite => "detail",
@@ -581,8 +579,7 @@ impl Store {
         tenant: &Tenant,
         query: &ListQuery,
     ) -> StoreResult<i64> {
-        let (sql, binds) = render(self.select_frag(kind, tenant, query, "count(*)"));
-        let row = bind_all(sqlx::query(&sql), binds).fetch_one(conn).await?;
+        let row = fetch_one(conn, self.select_frag(kind, tenant, query, "count(*)")).await?;
         Ok(row.try_get(0)?)
     }
 
@@ -600,7 +597,7 @@ impl Store {
             f.int(query.count);
             f.sql(" OFFSET ");
             f.int(query.start_index - 1);
-            render(f)
+            f
         };
         let to_items = |rows: Vec<AnyRow>| {
             rows.iter()
@@ -611,10 +608,7 @@ impl Store {
         // that is not full — is one statement: the page is every match, so
         // its length is the total.
         if query.count > 0 && query.start_index == 1 {
-            let (sql, binds) = page();
-            let rows = bind_all(sqlx::query(&sql), binds)
-                .fetch_all(&self.read)
-                .await?;
+            let rows = fetch_all(&self.read, page()).await?;
             if (rows.len() as i64) < query.count {
                 return Ok((rows.len() as i64, to_items(rows)?));
             }
@@ -627,10 +621,7 @@ impl Store {
             tx.commit().await?;
             return Ok((total, vec![]));
         }
-        let (sql, binds) = page();
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = fetch_all(&mut *tx, page()).await?;
         tx.commit().await?;
         Ok((total, to_items(rows)?))
     }
@@ -662,10 +653,7 @@ impl Store {
             " ORDER BY r.pk LIMIT "
         });
         f.int(query.count + 1);
-        let (sql, binds) = render(f);
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = fetch_all(&mut *tx, f).await?;
         let mut items = rows
             .iter()
             .map(row_to_resource)
@@ -735,10 +723,7 @@ impl Store {
         f.sql(format!(" AND {op}"));
         f.int(pk);
         f.sql(") THEN 1 ELSE 0 END");
-        let (sql, binds) = render(f);
-        let row = bind_all(sqlx::query(&sql), binds)
-            .fetch_one(&mut *conn)
-            .await?;
+        let row = fetch_one(&mut *conn, f).await?;
         Ok(row.try_get::<i64, _>(0)? != 0)
     }
 
@@ -770,20 +755,12 @@ impl Store {
                       ROW_NUMBER() OVER (PARTITION BY m.group_pk ORDER BY m.member_id) AS n
                FROM memberships m WHERE m.group_pk IN (",
         );
-        for (i, pk) in group_pks.iter().enumerate() {
-            if i > 0 {
-                f.sql(", ");
-            }
-            f.int(*pk);
-        }
+        f.bind_list(group_pks.iter().map(|pk| Bind::Int(*pk)));
         f.sql(")) ranked WHERE n <= ");
         f.int(per_group);
         f.sql(" ORDER BY group_pk, member_id LIMIT ");
         f.int(total);
-        let (sql, binds) = render(f);
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = fetch_all(&self.read, f).await?;
         for r in &rows {
             out.entry(r.try_get("group_pk")?).or_default().push(Member {
                 id: r.try_get("member_id")?,
@@ -827,12 +804,7 @@ impl Store {
         );
         f.int(tenant.id);
         f.sql(" AND member_id IN (");
-        for (i, id) in member_ids.iter().enumerate() {
-            if i > 0 {
-                f.sql(", ");
-            }
-            f.text(id.clone());
-        }
+        f.bind_list(member_ids.iter().map(|id| Bind::Text(id.clone())));
         f.sql(
             ")
                 UNION
@@ -851,10 +823,7 @@ impl Store {
              GROUP BY anc.origin, g.pk, g.id, g.display_name, g.display_name_ci
              ORDER BY anc.origin, g.display_name_ci, g.id",
         );
-        let (sql, binds) = render(f);
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = fetch_all(&self.read, f).await?;
         for r in &rows {
             out.entry(r.try_get("origin")?).or_default().push(GroupRef {
                 id: r.try_get("id")?,
@@ -1383,10 +1352,7 @@ impl Store {
         }
         f.sql(" ORDER BY id LIMIT ");
         f.int(q.limit.max(0));
-        let (sql, binds) = render(f);
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = fetch_all(&self.read, f).await?;
         rows.iter()
             .map(|r| {
                 Ok(serde_json::json!({

@@ -4,7 +4,7 @@
 //! access, booleans, locking) sits behind [`Dialect`].
 
 use scim_filter_parser::CompareOp;
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::Any;
 
 use crate::scim::filter::{Cond, Field, MultiAttr, Operand};
@@ -50,6 +50,16 @@ impl SqlFrag {
     pub fn int(&mut self, i: i64) -> &mut Self {
         self.bind(Bind::Int(i))
     }
+    /// Parameters separated by commas (the inside of `IN (…)`).
+    pub fn bind_list(&mut self, binds: impl IntoIterator<Item = Bind>) -> &mut Self {
+        for (i, b) in binds.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.bind(b);
+        }
+        self
+    }
     pub fn append(&mut self, other: SqlFrag) -> &mut Self {
         self.parts.extend(other.parts);
         self
@@ -93,8 +103,26 @@ pub fn render(frag: SqlFrag) -> (String, Vec<Bind>) {
     (sql, binds)
 }
 
+/// Run a fragment; its rows.
+pub async fn fetch_all<'c, E>(executor: E, frag: SqlFrag) -> Result<Vec<AnyRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let (sql, binds) = render(frag);
+    bind_all(sqlx::query(&sql), binds).fetch_all(executor).await
+}
+
+/// Run a fragment that answers one row.
+pub async fn fetch_one<'c, E>(executor: E, frag: SqlFrag) -> Result<AnyRow, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let (sql, binds) = render(frag);
+    bind_all(sqlx::query(&sql), binds).fetch_one(executor).await
+}
+
 /// Bind rendered parameters to a query.
-pub fn bind_all<'q>(
+fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
     binds: Vec<Bind>,
 ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
