@@ -94,6 +94,20 @@ async fn find_user(
     row.as_ref().map(row_to_user).transpose()
 }
 
+/// The user as the change left it, then commit: what every admin operation
+/// answers.
+async fn commit_with_user(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    tenant: &Tenant,
+    id: &str,
+) -> StoreResult<UserRecord> {
+    let out = find_user(&mut tx, tenant, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 fn add_days(at: OffsetDateTime, days: i64) -> OffsetDateTime {
     at.checked_add(time::Duration::days(days)).unwrap_or(at)
 }
@@ -244,11 +258,7 @@ impl Store {
         }
         record(&mut tx, tenant, &change).await?;
         record_events(&mut tx, tenant, change.at, &events).await?;
-        let out = find_user(&mut tx, tenant, &user.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(out)
+        commit_with_user(tx, tenant, &user.id).await
     }
 
     /// Create a user by invitation (admin API): status `invited`, not managed
@@ -303,11 +313,7 @@ impl Store {
             .await?;
         super::db::write_user_values(&mut tx, tenant, pk, data).await?;
         record(&mut tx, tenant, change).await?;
-        let out = find_user(&mut tx, tenant, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(out)
+        commit_with_user(tx, tenant, id).await
     }
 
     /// Soft-delete a user: hidden from SCIM at once (userName free, seat
@@ -420,11 +426,7 @@ impl Store {
             json!({"id": user.id, "userName": user.user_name, "deletion": deletion});
         record(&mut tx, tenant, &change).await?;
         record_events(&mut tx, tenant, change.at, &events).await?;
-        let out = find_user(&mut tx, tenant, &user.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(out)
+        commit_with_user(tx, tenant, &user.id).await
     }
 
     /// Name the successor of a deletion that is waiting for one.
@@ -465,11 +467,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         record(&mut tx, tenant, &change).await?;
-        let out = find_user(&mut tx, tenant, &user.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(out)
+        commit_with_user(tx, tenant, &user.id).await
     }
 
     /// Bring back a soft-deleted user (before the purge): same id, data and
@@ -557,11 +555,7 @@ impl Store {
         }
         record(&mut tx, tenant, &change).await?;
         record_events(&mut tx, tenant, change.at, &events).await?;
-        let out = find_user(&mut tx, tenant, &user.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(out)
+        commit_with_user(tx, tenant, &user.id).await
     }
 
     /// Remove a deleted user's data for good. Audit rows stay, with the
