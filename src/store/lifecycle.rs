@@ -19,7 +19,7 @@ use super::{
 use crate::scim::datetime;
 use crate::scim::schema::{Kind, URN_ENTERPRISE};
 
-const USER_COLUMNS: &str = "pk, id, user_name, data, status, user_type, role, plan, access, local_access, managed,
+pub(super) const USER_COLUMNS: &str = "pk, id, user_name, data, status, user_type, role, plan, access, local_access, managed,
     signed_in_at, last_sign_in_at, banned_at, ban_reason, deleted_at, deletion, purge_after, version, created, last_modified";
 
 /// id, tenant id, tenant name, user, successor, key, payload, attempts.
@@ -40,7 +40,7 @@ fn parse_json(s: &str) -> StoreResult<Value> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn row_to_user(r: &AnyRow) -> StoreResult<UserRecord> {
+pub(super) fn row_to_user(r: &AnyRow) -> StoreResult<UserRecord> {
     let data = match parse_json(&r.try_get::<String, _>("data")?)? {
         Value::Object(m) => m,
         _ => return Err(StoreError::Corrupt("user data is not an object".into())),
@@ -74,7 +74,7 @@ fn row_to_user(r: &AnyRow) -> StoreResult<UserRecord> {
 }
 
 /// A user by id, or by userName among live users; deleted users by id only.
-async fn find_user(
+pub(super) async fn find_user(
     conn: &mut AnyConnection,
     tenant: &Tenant,
     key: &str,
@@ -130,17 +130,36 @@ impl Store {
         op: UserOp,
         check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
         after: impl FnOnce(&UserRecord, &Access, &Access) -> StoreResult<()> + Send,
-        mut change: Change,
+        change: Change,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.begin_write(tenant.id).await?;
-        let user = find_user(&mut tx, tenant, key)
+        let id = self
+            .user_op_in(&mut *tx, tenant, key, op, check, after, change)
+            .await?;
+        commit_with_user(tx, tenant, &id).await
+    }
+
+    /// [`Store::user_op`] inside a transaction the caller holds; the
+    /// changed user's id.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn user_op_in(
+        &self,
+        tx: &mut AnyConnection,
+        tenant: &Tenant,
+        key: &str,
+        op: UserOp,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        after: impl FnOnce(&UserRecord, &Access, &Access) -> StoreResult<()> + Send,
+        mut change: Change,
+    ) -> StoreResult<String> {
+        let user = find_user(&mut *tx, tenant, key)
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or(StoreError::NotFound)?;
         check(&user)?;
         // Only a change of an active super-admin can lower their count.
         let before = if user.is_active_super_admin() {
-            active_super_admins(&mut tx, tenant).await?
+            active_super_admins(&mut *tx, tenant).await?
         } else {
             0
         };
@@ -227,19 +246,18 @@ impl Store {
             }
         };
         if !changed {
-            tx.rollback().await?;
-            return Ok(user);
+            return Ok(user.id);
         }
         // Local settings feed the effective access.
         let (row, access) = self
-            .compute_access(&mut tx, tenant, user.pk, &user.id)
+            .compute_access(&mut *tx, tenant, user.pk, &user.id)
             .await?;
         after(&user, &row.access, &access)?;
         if access != row.access {
             if access.user_type != row.access.user_type {
-                check_seat(&mut tx, tenant, &access.user_type).await?;
+                check_seat(&mut *tx, tenant, &access.user_type).await?;
             }
-            write_access(&mut tx, user.pk, &access).await?;
+            write_access(&mut *tx, user.pk, &access).await?;
             events.extend(access_events(&user.id, &row.access, &access));
         }
         if bump {
@@ -249,16 +267,16 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        guard_super_admins(&mut tx, tenant, before).await?;
+        guard_super_admins(&mut *tx, tenant, before).await?;
         change.audit.object_id = Some(user.id.clone());
         change.audit.object_name = Some(user.user_name.clone());
         change.event.object_id = Some(user.id.clone());
         if change.event.payload == json!({}) {
             change.event.payload = json!({"id": user.id});
         }
-        record(&mut tx, tenant, &change).await?;
-        record_events(&mut tx, tenant, change.at, &events).await?;
-        commit_with_user(tx, tenant, &user.id).await
+        record(&mut *tx, tenant, &change).await?;
+        record_events(&mut *tx, tenant, change.at, &events).await?;
+        Ok(user.id)
     }
 
     /// Create a user by invitation (admin API): status `invited`, not managed
@@ -330,7 +348,26 @@ impl Store {
         change: Change,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.begin_write(tenant.id).await?;
-        let user = find_user(&mut tx, tenant, key)
+        let id = self
+            .delete_user_in(&mut *tx, tenant, key, if_match, choice, check, change)
+            .await?;
+        commit_with_user(tx, tenant, &id).await
+    }
+
+    /// [`Store::delete_user`] inside a transaction the caller holds; the
+    /// deleted user's id.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn delete_user_in(
+        &self,
+        tx: &mut AnyConnection,
+        tenant: &Tenant,
+        key: &str,
+        if_match: Option<&str>,
+        choice: &SuccessorChoice,
+        check: impl FnOnce(&UserRecord) -> StoreResult<()> + Send,
+        change: Change,
+    ) -> StoreResult<String> {
+        let user = find_user(&mut *tx, tenant, key)
             .await?
             .filter(|u| u.deleted_at.is_none())
             .filter(|u| !choice.by_id || u.id == key)
@@ -345,11 +382,11 @@ impl Store {
         }
         check(&user)?;
         let before = if user.is_active_super_admin() {
-            active_super_admins(&mut tx, tenant).await?
+            active_super_admins(&mut *tx, tenant).await?
         } else {
             0
         };
-        let successor = resolve_successor(&mut tx, tenant, &user, choice).await?;
+        let successor = resolve_successor(&mut *tx, tenant, &user, choice).await?;
         let at = datetime::format(change.at);
         let groups: Vec<String> = sqlx::query_scalar(
             "SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk
@@ -359,7 +396,7 @@ impl Store {
         .bind(&user.id)
         .fetch_all(&mut *tx)
         .await?;
-        self.detach_member(&mut tx, tenant, &user.id, Kind::User, &change)
+        self.detach_member(&mut *tx, tenant, &user.id, Kind::User, &change)
             .await?;
         let mut deletion = json!({
             "requestedAt": at,
@@ -372,7 +409,7 @@ impl Store {
             (Ok(s), true) => {
                 deletion["state"] = json!("transferring");
                 deletion["successor"] = s.clone();
-                queue_transfer(&mut tx, tenant, &user, s, &at, &change.audit.actor).await?;
+                queue_transfer(&mut *tx, tenant, &user, s, &at, &change.audit.actor).await?;
             }
             (successor, false) => {
                 // No host hook: nothing to hand over; the deletion completes.
@@ -405,7 +442,7 @@ impl Store {
         .bind(user.pk)
         .execute(&mut *tx)
         .await?;
-        guard_super_admins(&mut tx, tenant, before).await?;
+        guard_super_admins(&mut *tx, tenant, before).await?;
         let mut change = change;
         change.audit.object_id = Some(user.id.clone());
         change.audit.object_name = Some(user.user_name.clone());
@@ -424,9 +461,9 @@ impl Store {
         change.event.object_id = Some(user.id.clone());
         change.event.payload =
             json!({"id": user.id, "userName": user.user_name, "deletion": deletion});
-        record(&mut tx, tenant, &change).await?;
-        record_events(&mut tx, tenant, change.at, &events).await?;
-        commit_with_user(tx, tenant, &user.id).await
+        record(&mut *tx, tenant, &change).await?;
+        record_events(&mut *tx, tenant, change.at, &events).await?;
+        Ok(user.id)
     }
 
     /// Name the successor of a deletion that is waiting for one.

@@ -2,14 +2,20 @@
 //! method is one transaction that carries the resource change, its audit row
 //! and its outbox event together.
 
+mod admin;
 mod db;
+mod deprovision;
 mod lifecycle;
 pub mod sql;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use admin::{
+    Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery, UserSort,
+};
 pub use db::{Backend, Store, WorkerLease};
+pub use deprovision::{Batch, JobRecord, JobRow, NewJob};
 
 use crate::scim::ScimError;
 

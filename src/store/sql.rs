@@ -121,6 +121,18 @@ where
     bind_all(sqlx::query(&sql), binds).fetch_one(executor).await
 }
 
+/// Run a fragment that answers no rows.
+pub async fn execute<'c, E>(executor: E, frag: SqlFrag) -> Result<u64, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let (sql, binds) = render(frag);
+    Ok(bind_all(sqlx::query(&sql), binds)
+        .execute(executor)
+        .await?
+        .rows_affected())
+}
+
 /// Bind rendered parameters to a query.
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
