@@ -42,6 +42,11 @@ pub struct Config {
     pub role_mapping: Vec<crate::directory::access::MappingRule>,
     /// Ownership-transfer and event webhooks (`[hooks]`).
     pub hooks: crate::directory::hooks::HooksConfig,
+    /// The host platform's invitation page, with `{token}` where the
+    /// invitation's secret goes (e.g. `https://data.example.com/join/{token}`).
+    /// Unset: invitation links point at the admin API's own
+    /// `/admin/v1/invitations/{token}`.
+    pub invite_url: Option<String>,
 }
 
 /// Settings of one tenant.
@@ -93,6 +98,7 @@ impl Default for Config {
             roles: Vec::new(),
             role_mapping: Vec::new(),
             hooks: crate::directory::hooks::HooksConfig::default(),
+            invite_url: None,
         }
     }
 }
@@ -180,6 +186,13 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.policy().validate().map_err(ConfigError::Invalid)?;
         self.hooks.validate().map_err(ConfigError::Invalid)?;
+        if let Some(u) = &self.invite_url {
+            if !u.contains("{token}") || !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(ConfigError::Invalid(
+                    "invite_url must be an http(s) URL containing {token}".into(),
+                ));
+            }
+        }
         if self.bulk_max_operations < 1 || self.bulk_max_payload_size < self.max_payload_size {
             return Err(ConfigError::Invalid(
                 "bulk_max_operations must be at least 1 and bulk_max_payload_size at least max_payload_size".into(),

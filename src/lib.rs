@@ -54,6 +54,7 @@ pub async fn state_from_config(cfg: &config::Config) -> StoreResult<AppState> {
             max_members_returned: cfg.max_members_returned,
             policy: Arc::new(cfg.policy()),
             hooks: cfg.hooks.clone(),
+            invite_url: cfg.invite_url.clone(),
         },
     );
     state.oauth = Arc::new(oauth);

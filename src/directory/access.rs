@@ -312,6 +312,32 @@ impl Policy {
             .filter(move |(_, r)| r.tenant.as_deref().is_none_or(|t| t == tenant))
     }
 
+    /// The rules membership of this group feeds, with what they set.
+    pub fn group_grants(&self, tenant: &str, g: &GroupFacts) -> Vec<Value> {
+        self.rules_for(tenant)
+            .filter(|(_, r)| {
+                r.when
+                    .group
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&g.display_name))
+                    || r.when.group_external_id.as_deref().is_some_and(|x| {
+                        g.external_id
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(x))
+                    })
+            })
+            .map(|(i, r)| {
+                json!({
+                    "rule": rule_name(r, i),
+                    "type": r.set.user_type,
+                    "role": r.set.role,
+                    "plan": r.set.plan,
+                    "projects": r.set.projects,
+                })
+            })
+            .collect()
+    }
+
     /// Whether membership of this group can change anyone's access.
     pub fn group_matters(&self, tenant: &str, g: &GroupFacts) -> bool {
         self.rules_for(tenant).any(|(_, r)| {

@@ -28,6 +28,9 @@ pub enum DirectoryError {
     /// The user is not in a state that allows the change.
     #[error("{0}")]
     Conflict(String),
+    /// The tenant's registrations are off: nobody new may be invited.
+    #[error("{0}")]
+    RegistrationsClosed(String),
     /// The admin request is malformed.
     #[error("{0}")]
     Invalid(String),
@@ -67,7 +70,9 @@ impl DirectoryError {
             DirectoryError::LastSuperAdmin(m) | DirectoryError::Conflict(m) => {
                 ScimError::new(409, None, m.clone())
             }
-            DirectoryError::Forbidden(m) => ScimError::new(403, None, m.clone()),
+            DirectoryError::Forbidden(m) | DirectoryError::RegistrationsClosed(m) => {
+                ScimError::new(403, None, m.clone())
+            }
             DirectoryError::Invalid(m) => ScimError::invalid_value(m.clone()),
             DirectoryError::Internal(_) => ScimError::internal("internal server error"),
         }

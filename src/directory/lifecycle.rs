@@ -55,12 +55,12 @@ pub struct Invitation {
 
 /// The acting admin user.
 pub(super) struct Admin {
-    id: String,
-    rank: i64,
+    pub(super) id: String,
+    pub(super) rank: i64,
 }
 
 impl Directory {
-    fn admin_change(&self, ctx: &Ctx, action: &str, description: String, event: &str) -> Change {
+    pub(super) fn admin_change(&self, ctx: &Ctx, action: &str, description: String, event: &str) -> Change {
         Change {
             at: self.clock.now(),
             audit: AuditEntry {
@@ -85,7 +85,13 @@ impl Directory {
 
     /// The admin user behind admin credentials, checked: live, not disabled
     /// or banned, and ranked admin or above.
-    async fn require_admin(&self, ctx: &Ctx) -> DirectoryResult<Admin> {
+    pub(super) async fn require_admin(&self, ctx: &Ctx) -> DirectoryResult<Admin> {
+        if ctx.operator {
+            return Ok(Admin {
+                id: String::new(),
+                rank: i64::MAX,
+            });
+        }
         let Some(uid) = &ctx.actor_user_id else {
             return Err(DirectoryError::Forbidden(
                 "this change needs admin credentials bound to an admin user (rollcall token create --user)".into(),
@@ -334,6 +340,7 @@ impl Directory {
     /// by an IdP: its type, role and plan are local settings.
     pub async fn invite(&self, ctx: &Ctx, inv: Invitation) -> DirectoryResult<Value> {
         let admin = self.require_admin(ctx).await?;
+        self.require_registrations(ctx).await?;
         let name = inv.user_name.trim().to_string();
         if name.is_empty() {
             return Err(DirectoryError::Invalid("userName must not be empty".into()));
@@ -374,6 +381,8 @@ impl Directory {
             );
         }
         let id = self.ids.new_id();
+        let token = super::tokens::invitation_secret();
+        let link = self.invite_link(&token);
         let mut change = self.admin_change(
             ctx,
             "invited",
@@ -383,7 +392,7 @@ impl Directory {
         change.audit.object_id = Some(id.clone());
         change.audit.object_name = Some(name.clone());
         change.event.object_id = Some(id.clone());
-        change.event.payload = json!({"id": id, "userName": name});
+        change.event.payload = json!({"id": id, "userName": name, "inviteLink": link});
         let rec = self
             .store
             .invite_user(
@@ -391,6 +400,7 @@ impl Directory {
                 &id,
                 &data,
                 &Value::Object(local),
+                &hex::encode(super::tokens::hash(&token)),
                 |a| {
                     let rank = catalog.rank(&a.role).unwrap_or(0);
                     if rank > admin.rank {
@@ -404,7 +414,9 @@ impl Directory {
                 &change,
             )
             .await?;
-        Ok(self.render_user(&rec))
+        let mut out = self.render_user(&rec);
+        out["inviteLink"] = json!(link);
+        Ok(out)
     }
 
     /// Ban (a local hold with a reason: the IdP cannot lift it) or unban.
@@ -531,20 +543,20 @@ impl Directory {
         }
     }
 
-    fn successor_choice(
+    pub(super) async fn successor_choice(
         &self,
-        tenant: &Tenant,
+        ctx: &Ctx,
         requested: Option<String>,
         by_id: bool,
-    ) -> SuccessorChoice {
-        let t = self.policy().tenant(&tenant.name);
-        SuccessorChoice {
+    ) -> DirectoryResult<SuccessorChoice> {
+        let t = self.policy().tenant(&ctx.tenant.name);
+        Ok(SuccessorChoice {
             requested,
-            fallback: t.fallback_owner,
+            fallback: self.fallback_owner(ctx).await?,
             hook: self.config.hooks.ownership_transfer_url.is_some(),
             retention_days: t.retention_days.unwrap_or(14),
             by_id,
-        }
+        })
     }
 
     /// Delete a user (SCIM DELETE or the admin API): gone from SCIM at once,
@@ -564,7 +576,7 @@ impl Directory {
         };
         let tenant = ctx.tenant.clone();
         // SCIM addresses users by id only; the admin API takes a userName too.
-        let choice = self.successor_choice(&ctx.tenant, successor, !admin_api);
+        let choice = self.successor_choice(ctx, successor, !admin_api).await?;
         let rec = self
             .store
             .delete_user(
@@ -598,7 +610,9 @@ impl Directory {
         successor: String,
     ) -> DirectoryResult<Value> {
         let admin = self.require_admin(ctx).await?;
-        let choice = self.successor_choice(&ctx.tenant, Some(successor.clone()), false);
+        let choice = self
+            .successor_choice(ctx, Some(successor.clone()), false)
+            .await?;
         let mut change = self.admin_change(
             ctx,
             "successor_named",

@@ -2,6 +2,7 @@
 //! events. Works in `scim` types, persists through `store`.
 
 pub mod access;
+pub mod admin;
 pub mod audit;
 mod error;
 pub mod hooks;
@@ -63,6 +64,10 @@ pub struct Ctx {
     pub request_id: Option<String>,
     /// The SCIM base URL the client used (for `$ref` values).
     pub base_url: String,
+    /// The operator of the installation (the `rollcall` command with the
+    /// database at hand): acts with every right an admin user could have;
+    /// the directory's invariants (the last super-admin) still hold.
+    pub operator: bool,
 }
 
 /// A resource with the attributes computed from other tables.
@@ -82,6 +87,8 @@ pub struct DirectoryConfig {
     pub policy: Arc<access::Policy>,
     /// Outbound calls to the host platform.
     pub hooks: hooks::HooksConfig,
+    /// The host's invitation page with `{token}` (see the config file).
+    pub invite_url: Option<String>,
 }
 
 impl Default for DirectoryConfig {
@@ -90,6 +97,7 @@ impl Default for DirectoryConfig {
             max_members_returned: 10_000,
             policy: Arc::new(access::Policy::default()),
             hooks: hooks::HooksConfig::default(),
+            invite_url: None,
         }
     }
 }

@@ -81,3 +81,11 @@ mod tests {
         assert_eq!(token_id("Bearer"), None);
     }
 }
+
+/// The secret of an invitation link (only its hash is stored).
+pub fn invitation_secret() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!("inv_{}", hex::encode(b))
+}

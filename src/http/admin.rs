@@ -59,6 +59,9 @@ impl From<DirectoryError> for AdminError {
         let (status, code) = match &e {
             DirectoryError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             DirectoryError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            DirectoryError::RegistrationsClosed(_) => {
+                (StatusCode::FORBIDDEN, "registrations_closed")
+            }
             DirectoryError::LastSuperAdmin(_) => (StatusCode::CONFLICT, "last_super_admin"),
             DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             DirectoryError::Uniqueness(_) => (StatusCode::CONFLICT, "uniqueness"),
@@ -350,6 +353,7 @@ impl FromRequestParts<AppState> for AdminCtx {
                 .map(|c| c.0.ip().to_string()),
             request_id: request_id(&parts.headers),
             base_url: String::new(),
+            operator: false,
         }))
     }
 }

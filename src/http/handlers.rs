@@ -77,6 +77,7 @@ impl FromRequestParts<AppState> for RequestCtx {
             source_ip,
             request_id,
             base_url: base_url(state, &parts.headers),
+            operator: false,
         }))
     }
 }

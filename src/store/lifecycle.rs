@@ -119,6 +119,23 @@ impl Store {
         find_user(&mut conn, tenant, key).await
     }
 
+    /// The user an open invitation (by the hash of its secret) is for.
+    pub async fn user_by_invite(
+        &self,
+        tenant: &Tenant,
+        hash: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND invite_hash = $2 AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant.id)
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
     /// One administrative change to a user. `check` sees the current record
     /// first and may refuse; `after` sees the effective access before and
     /// after the change and may refuse; the tenant must keep an active
@@ -227,7 +244,7 @@ impl Store {
             UserOp::SignIn => {
                 let first = user.signed_in_at.is_none();
                 sqlx::query(
-                    "UPDATE users SET signed_in_at = coalesce(signed_in_at, $1), last_sign_in_at = $2 WHERE pk = $3",
+                    "UPDATE users SET signed_in_at = coalesce(signed_in_at, $1), last_sign_in_at = $2, invite_hash = NULL WHERE pk = $3",
                 )
                 .bind(&at)
                 .bind(&at)
@@ -287,6 +304,7 @@ impl Store {
         id: &str,
         data: &serde_json::Map<String, Value>,
         local: &Value,
+        invite_hash: &str,
         after: impl FnOnce(&Access) -> StoreResult<()> + Send,
         change: &Change,
     ) -> StoreResult<UserRecord> {
@@ -308,8 +326,8 @@ impl Store {
             .and_then(Value::as_str)
             .unwrap_or_default();
         sqlx::query(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified)
-             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, 1, $11, $12)",
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified, invite_hash)
+             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, 1, $11, $12, $13)",
         )
         .bind(tenant.id)
         .bind(id)
@@ -323,6 +341,7 @@ impl Store {
         .bind(Value::Object(data.clone()).to_string())
         .bind(&at)
         .bind(&at)
+        .bind(invite_hash)
         .execute(&mut *tx)
         .await?;
         let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = $1")

@@ -125,6 +125,7 @@ impl TestApp {
             max_members_returned: cfg.max_members_returned,
             policy: Arc::new(cfg.policy()),
             hooks: cfg.hooks.clone(),
+            invite_url: cfg.invite_url.clone(),
         })
         .await
     }
