@@ -130,7 +130,7 @@ impl Directory {
     }
 
     /// Guards common to every admin change of `target`.
-    fn guard(
+    pub(super) fn guard(
         &self,
         tenant: &Tenant,
         admin: &Admin,
@@ -151,14 +151,14 @@ impl Directory {
         Ok(())
     }
 
-    fn not_self(admin: &Admin, target: &UserRecord, what: &str) -> Result<(), StoreError> {
+    pub(super) fn not_self(admin: &Admin, target: &UserRecord, what: &str) -> Result<(), StoreError> {
         if target.id == admin.id {
             return Err(StoreError::Forbidden(format!("you cannot {what} yourself")));
         }
         Ok(())
     }
 
-    fn managed_guard(
+    pub(super) fn managed_guard(
         &self,
         tenant: &Tenant,
         target: &UserRecord,

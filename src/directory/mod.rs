@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin;
 pub mod audit;
+pub mod deprovision;
 mod error;
 pub mod hooks;
 pub mod lifecycle;

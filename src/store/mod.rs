@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 pub use admin::{
     Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery, UserSort,
 };
-pub use db::{Backend, Store, WorkerLease};
+pub use db::{fold, Backend, Store, WorkerLease};
 pub use deprovision::{Batch, JobRecord, JobRow, NewJob};
 
 use crate::scim::ScimError;
