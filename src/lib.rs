@@ -89,6 +89,7 @@ pub fn build_state(
             clock,
             ids,
             config: directory,
+            running_jobs: Default::default(),
         }),
         http: Arc::new(http),
         oauth: Arc::new(directory::oauth::OAuthVerifier::empty()),

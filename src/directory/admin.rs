@@ -220,7 +220,7 @@ impl GroupListParams {
 
 /// A tenant settings change: absent fields stay; `fallbackOwner: null`
 /// clears the admin's choice (the config file's applies again).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TenantChange {
     pub registrations: Option<bool>,

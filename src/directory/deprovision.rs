@@ -278,6 +278,55 @@ fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
 }
 
 impl Directory {
+    /// Run an API job in the background of this process (once: a job
+    /// already running here is left alone).
+    pub fn spawn_job(self: &std::sync::Arc<Self>, job: JobRecord, opts: RunOptions) {
+        {
+            let Ok(mut running) = self.running_jobs.lock() else {
+                return;
+            };
+            if !running.insert(job.id.clone()) {
+                return;
+            }
+        }
+        let dir = self.clone();
+        tokio::spawn(async move {
+            let runner = runner_id();
+            match dir.run_job(&job, &runner, opts, &|_, _| {}).await {
+                Ok(j) => tracing::info!(job = %j.id, total = j.total, "deprovisioning job finished"),
+                Err(DirectoryError::Conflict(held)) => tracing::info!(job = %job.id, %held, "deprovisioning job runs elsewhere"),
+                Err(e) => tracing::error!(job = %job.id, error = %e, "deprovisioning job stopped; it resumes on the next round"),
+            }
+            if let Ok(mut running) = dir.running_jobs.lock() {
+                running.remove(&job.id);
+            }
+        });
+    }
+
+    /// Resume API jobs whose runner stopped (a killed or restarted
+    /// server): their lease ran out, or their process is gone.
+    pub async fn resume_jobs(self: &std::sync::Arc<Self>) -> DirectoryResult<()> {
+        let now = crate::scim::datetime::format(self.clock.now());
+        let me = runner_id();
+        for job in self.store.unfinished_jobs().await? {
+            if job.source != "api" {
+                continue;
+            }
+            let takeable = crate::store::may_take_over(
+                job.runner.as_deref(),
+                job.lease_until.as_deref(),
+                &me,
+                &now,
+                &runner_alive,
+            );
+            if takeable {
+                tracing::info!(job = %job.id, done = job.done, total = job.total, "resuming deprovisioning job");
+                self.spawn_job(job, RunOptions::default());
+            }
+        }
+        Ok(())
+    }
+
     /// The job as the API shows it: settings, progress, counts by outcome.
     pub async fn job_view(&self, job: &JobRecord) -> DirectoryResult<Value> {
         let counts = self.store.job_counts(&job.id).await?;

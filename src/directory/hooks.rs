@@ -274,6 +274,10 @@ pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "taking the worker lease failed"),
             }
+            // Jobs carry their own leases: any instance may resume one.
+            if let Err(e) = dir.resume_jobs().await {
+                tracing::error!(error = %e, "resuming deprovisioning jobs failed");
+            }
             tokio::time::sleep(poll).await;
         }
     })

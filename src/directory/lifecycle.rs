@@ -16,7 +16,7 @@ use crate::store::{
 
 /// A local access change from the admin API. Absent fields stay; `null`
 /// clears a local setting.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessChange {
     #[serde(rename = "type", default, with = "double_option")]
@@ -41,7 +41,7 @@ mod double_option {
 }
 
 /// An invitation from the admin API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Invitation {
     pub user_name: String,

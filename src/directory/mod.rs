@@ -109,6 +109,8 @@ pub struct Directory {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub config: DirectoryConfig,
+    /// Deprovisioning jobs this process is running (by id).
+    pub running_jobs: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn display_of(kind: Kind, data: &Map<String, Value>) -> Option<String> {

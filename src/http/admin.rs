@@ -5,7 +5,7 @@
 //! host's sign-in reports take any tenant token.
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -20,6 +20,8 @@ use std::net::SocketAddr;
 
 use super::auth::{self, Principal};
 use super::AppState;
+use crate::directory::admin::{GroupListParams, Paging, TenantChange, UserListParams};
+use crate::directory::deprovision;
 use crate::directory::lifecycle::AccessChange;
 use crate::directory::{Ctx, DirectoryError};
 use crate::scim::datetime;
@@ -111,7 +113,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/seats", get(seats))
         .route("/roles", get(roles))
         .route("/transfers", get(transfers))
-        .route("/users", post(invite))
+        .route("/tenant", get(tenant_get).patch(tenant_patch))
+        .route("/users", get(users_list).post(invite))
         .route("/users/{id}", get(user_get).delete(user_delete))
         .route("/users/{id}/access", get(access_get).patch(access_patch))
         .route("/users/{id}/ban", post(ban))
@@ -122,9 +125,21 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}/transfer", post(transfer))
         .route("/users/{id}/restore", post(restore))
         .route("/users/{id}/purge", post(purge))
+        .route("/groups", get(groups_list))
+        .route("/groups/{id}", get(group_get))
+        .route("/invitations/{token}", get(invitation_get))
+        .route("/invitations/{token}/accept", post(invitation_accept))
+        .route("/deprovision-jobs", get(jobs_list).post(job_create))
+        .route("/deprovision-jobs/{id}", get(job_get))
+        .route("/deprovision-jobs/{id}/report", get(job_report))
         .route_layer(middleware::from_fn_with_state(state, auth::require_token))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(JOB_BODY_LIMIT))
         .fallback(not_found)
 }
+
+/// A deprovisioning job's list of leavers may be long (100,000 emails).
+const JOB_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 async fn not_found() -> AdminError {
     AdminError {
@@ -209,6 +224,14 @@ fn principal(parts: Option<axum::Extension<Principal>>) -> Result<Principal, Adm
 }
 
 /// `GET /admin/v1/audit?actor=&action=&object_type=&object_id=&request_id=&since=&until=&after=&limit=`
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    params(("actor" = Option<String>, Query, description = "Acting principal"), ("action" = Option<String>, Query, description = "Action, e.g. deleted"), ("object_type" = Option<String>, Query, description = "User, Group, Tenant, DeprovisionJob"), ("object_id" = Option<String>, Query, description = "Object id"), ("request_id" = Option<String>, Query, description = "Request id, or a deprovisioning job id"), ("since" = Option<String>, Query, description = "dateTime, inclusive"), ("until" = Option<String>, Query, description = "dateTime, exclusive"), ("after" = Option<i64>, Query, description = "Cursor from `next`"), ("limit" = Option<i64>, Query, description = "1 to 1000 (default 100)")),
+    responses((status = 200, description = "Entries oldest first and the next cursor", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn audit(
     State(state): State<AppState>,
     who: Option<axum::Extension<Principal>>,
@@ -260,6 +283,14 @@ async fn audit(
 
 /// `GET /admin/v1/events?after=CURSOR&limit=N`: events after the cursor.
 /// `next` is always the cursor to poll with next time.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    params(("after" = Option<i64>, Query, description = "Cursor"), ("limit" = Option<i64>, Query, description = "1 to 1000")),
+    responses((status = 200, description = "Events after the cursor", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn events(
     State(state): State<AppState>,
     who: Option<axum::Extension<Principal>>,
@@ -295,6 +326,13 @@ async fn events(
 }
 
 /// `GET /admin/v1/seats`: seats in use and limits, users and viewers apart.
+#[utoipa::path(
+    get,
+    path = "/seats",
+    tag = "tenant",
+    responses((status = 200, description = "Seats in use and limits", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn seats(
     State(state): State<AppState>,
     who: Option<axum::Extension<Principal>>,
@@ -383,12 +421,26 @@ fn ok(v: Value) -> Response {
 }
 
 /// `GET /admin/v1/roles`: the tenant's role catalog, lowest first.
+#[utoipa::path(
+    get,
+    path = "/roles",
+    tag = "tenant",
+    responses((status = 200, description = "The role catalog, lowest first", body = serde_json::Value)),
+    security(("bearer" = []))
+)]
 async fn roles(State(state): State<AppState>, AdminCtx(ctx): AdminCtx) -> Response {
     let catalog = state.directory.config.policy.catalog(&ctx.tenant.name);
     ok(json!({"roles": catalog.list(), "projectRoles": crate::directory::access::PROJECT_ROLES}))
 }
 
 /// `GET /admin/v1/transfers`: ownership transfers not yet acknowledged.
+#[utoipa::path(
+    get,
+    path = "/transfers",
+    tag = "users",
+    responses((status = 200, description = "Ownership transfers not yet acknowledged", body = serde_json::Value)),
+    security(("bearer" = []))
+)]
 async fn transfers(
     State(state): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -403,6 +455,14 @@ async fn transfers(
 }
 
 /// `POST /admin/v1/users`: invite a user.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    request_body = crate::directory::lifecycle::Invitation,
+    responses((status = 201, description = "The invited user with its inviteLink", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 403, description = "registrations_closed: registrations are off", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn invite(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -413,14 +473,30 @@ async fn invite(
     Ok(json_response(StatusCode::CREATED, v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "Type, role, status, last sign-in, plan, seat, groups, effective access", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn user_get(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    Ok(ok(s.directory.user_view(&ctx, &id).await?))
+    Ok(ok(s.directory.user_detail(&ctx, &id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}/access",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "Effective access and where each part came from", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn access_get(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -429,6 +505,15 @@ async fn access_get(
     Ok(ok(s.directory.access_view(&ctx, &id).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}/access",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    request_body = AccessChange,
+    responses((status = 200, description = "Effective access after the change", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn access_patch(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -439,12 +524,21 @@ async fn access_patch(
     Ok(ok(s.directory.set_access(&ctx, &id, change).await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Reason {
+pub struct Reason {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/ban",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    request_body = Reason,
+    responses((status = 200, description = "The banned user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn ban(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -459,6 +553,14 @@ async fn ban(
     Ok(ok(s.directory.set_ban(&ctx, &id, Some(reason)).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/unban",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "The user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn unban(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -467,6 +569,14 @@ async fn unban(
     Ok(ok(s.directory.set_ban(&ctx, &id, None).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/disable",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "The disabled user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn disable(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -475,6 +585,14 @@ async fn disable(
     Ok(ok(s.directory.set_enabled(&ctx, &id, false).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/enable",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "The enabled user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn enable(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -483,6 +601,14 @@ async fn enable(
     Ok(ok(s.directory.set_enabled(&ctx, &id, true).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/sign-in",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "allowed, status, first and last sign-in", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn sign_in(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -492,6 +618,14 @@ async fn sign_in(
 }
 
 /// `DELETE /admin/v1/users/{id}?transfer_to=USER`
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)"), ("transfer_to" = Option<String>, Query, description = "The successor of the user's assets")),
+    responses((status = 200, description = "The deleted user and where the ownership transfer stands", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn user_delete(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -506,12 +640,21 @@ async fn user_delete(
         .await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Successor {
+pub struct Successor {
     successor: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/transfer",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    request_body = Successor,
+    responses((status = 200, description = "The deleted user, its transfer queued", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn transfer(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -525,6 +668,14 @@ async fn transfer(
         .await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/restore",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "The restored user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn restore(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -533,6 +684,14 @@ async fn restore(
     Ok(ok(s.directory.restore(&ctx, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/purge",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (or userName)")),
+    responses((status = 200, description = "Purged", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The last super-admin, or a state conflict", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 async fn purge(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
@@ -541,3 +700,425 @@ async fn purge(
     s.directory.purge(&ctx, &id).await?;
     Ok(ok(json!({"purged": id})))
 }
+
+/// Query parameters into a parameter struct (only the known names).
+fn user_params(p: &Params) -> Result<UserListParams, AdminError> {
+    p.check_known(&[
+        "search",
+        "sort",
+        "order",
+        "status",
+        "type",
+        "role",
+        "group",
+        "page",
+        "page_size",
+    ])?;
+    let g = |n: &str| p.get(n).map(str::to_string);
+    Ok(UserListParams {
+        search: g("search"),
+        sort: g("sort"),
+        order: g("order"),
+        status: g("status"),
+        user_type: g("type"),
+        role: g("role"),
+        group: g("group"),
+        page: g("page"),
+        page_size: g("page_size"),
+    })
+}
+
+/// `GET /admin/v1/users`: search, filters, sort, pages of 10 to 100, total.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(("search" = Option<String>, Query, description = "Text in userName, displayName or an email; or an exact id"), ("sort" = Option<String>, Query, description = "userName, displayName, email, status, type, role, plan, created, lastModified, lastSignIn"), ("order" = Option<String>, Query, description = "asc or desc"), ("status" = Option<String>, Query, description = "invited, created, active, disabled, banned, deleted; comma-separated (default: all but deleted)"), ("type" = Option<String>, Query, description = "user or viewer"), ("role" = Option<String>, Query, description = "A role of the catalog"), ("group" = Option<String>, Query, description = "Members (direct or nested) of this group id or displayName"), ("page" = Option<i64>, Query, description = "1-based page (default 1)"), ("page_size" = Option<i64>, Query, description = "10, 20, … or 100 (default 20)")),
+    responses((status = 200, description = "items, total, page, pageSize, pages", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn users_list(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    params: Params,
+) -> Result<Response, AdminError> {
+    let q = user_params(&params)?;
+    Ok(ok(s.directory.list_users(&ctx, &q).await?))
+}
+
+/// `GET /admin/v1/groups`.
+#[utoipa::path(
+    get,
+    path = "/groups",
+    tag = "groups",
+    params(("search" = Option<String>, Query, description = "Text in displayName, or an exact id"), ("sort" = Option<String>, Query, description = "displayName, members, created, lastModified"), ("order" = Option<String>, Query, description = "asc or desc"), ("page" = Option<i64>, Query, description = "1-based page (default 1)"), ("page_size" = Option<i64>, Query, description = "10, 20, … or 100 (default 20)")),
+    responses((status = 200, description = "items (with member counts), total, page, pageSize, pages", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn groups_list(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    params: Params,
+) -> Result<Response, AdminError> {
+    params.check_known(&["search", "sort", "order", "page", "page_size"])?;
+    let g = |n: &str| params.get(n).map(str::to_string);
+    let q = GroupListParams {
+        search: g("search"),
+        sort: g("sort"),
+        order: g("order"),
+        page: g("page"),
+        page_size: g("page_size"),
+    };
+    Ok(ok(s.directory.list_groups(&ctx, &q).await?))
+}
+
+/// `GET /admin/v1/groups/{id}?page=&page_size=`: the group and a page of
+/// its members.
+#[utoipa::path(
+    get,
+    path = "/groups/{id}",
+    tag = "groups",
+    params(("id" = String, Path, description = "The group's id (or displayName)"), ("page" = Option<i64>, Query, description = "1-based page (default 1)"), ("page_size" = Option<i64>, Query, description = "10, 20, … or 100 (default 20)")),
+    responses((status = 200, description = "The group, the rules it feeds, and a page of members", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn group_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, AdminError> {
+    params.check_known(&["page", "page_size"])?;
+    let paging = Paging::parse(params.get("page"), params.get("page_size"))?;
+    Ok(ok(s.directory.group_detail(&ctx, &id, paging).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/tenant",
+    tag = "tenant",
+    responses((status = 200, description = "Registrations, seats, role catalog, fallback owner", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn tenant_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.tenant_view(&ctx).await?))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/tenant",
+    tag = "tenant",
+    request_body = TenantChange,
+    responses((status = 200, description = "The tenant after the change", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn tenant_patch(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let change: TenantChange = body(&bytes)?;
+    Ok(ok(s.directory.set_tenant(&ctx, change).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/invitations/{token}",
+    tag = "invitations",
+    params(("token" = String, Path, description = "The invitation secret from the link")),
+    responses((status = 200, description = "The invited user", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn invitation_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(token): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.invitation(&ctx, &token).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/invitations/{token}/accept",
+    tag = "invitations",
+    params(("token" = String, Path, description = "The invitation secret from the link")),
+    responses((status = 200, description = "The sign-in result: the user is active", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn invitation_accept(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(token): Path<String>,
+) -> Result<Response, AdminError> {
+    Ok(ok(s.directory.accept_invitation(&ctx, &token).await?))
+}
+
+/// A deprovisioning job request.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobBody {
+    /// `deactivate` or `delete`.
+    mode: String,
+    /// `userName`, `email` or `externalId` (default: from the CSV header,
+    /// else `userName`).
+    #[serde(rename = "match")]
+    match_on: Option<String>,
+    /// The successor of deleted leavers' assets (id, userName or email).
+    transfer_to: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    /// The leavers, one value each …
+    leavers: Option<Vec<String>>,
+    /// … or the text of a CSV file (a header row names the column).
+    csv: Option<String>,
+    /// Pause between batches of 200 rows, in milliseconds (0–10000).
+    #[serde(default)]
+    pause_ms: u64,
+}
+
+/// `POST /admin/v1/deprovision-jobs`: start a job (202), or find the
+/// unfinished one with the same list and options (200).
+#[utoipa::path(
+    post,
+    path = "/deprovision-jobs",
+    tag = "deprovisioning",
+    request_body = JobBody,
+    responses((status = 202, description = "The job, started", body = serde_json::Value), (status = 200, description = "The unfinished job with the same list and options, resumed", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 403, description = "Not admin credentials, or a role guard refused", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn job_create(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let b: JobBody = body(&bytes)?;
+    let (match_on, inputs) = match (b.leavers, b.csv) {
+        (Some(list), None) => (
+            b.match_on.unwrap_or_else(|| "userName".into()),
+            list.into_iter().map(|v| v.trim().to_string()).collect(),
+        ),
+        (None, Some(text)) => {
+            deprovision::parse_leavers(&text, b.match_on.as_deref()).map_err(AdminError::bad)?
+        }
+        _ => return Err(AdminError::bad("give either \"leavers\" or \"csv\"")),
+    };
+    if b.pause_ms > 10_000 {
+        return Err(AdminError::bad("\"pauseMs\" must be 0 to 10000"));
+    }
+    let req = deprovision::JobRequest {
+        mode: b.mode,
+        match_on,
+        transfer_to: b.transfer_to,
+        dry_run: b.dry_run,
+        inputs,
+    };
+    let (job, resumed) = s.directory.open_job(&ctx, "api", req).await?;
+    s.directory.spawn_job(
+        job.clone(),
+        deprovision::RunOptions {
+            pause: std::time::Duration::from_millis(b.pause_ms),
+            ..Default::default()
+        },
+    );
+    let view = s.directory.job_view(&job).await?;
+    let status = if resumed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut r = json_response(status, view);
+    if let Ok(v) = format!("/admin/v1/deprovision-jobs/{}", job.id).parse() {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+async fn find_job(
+    s: &AppState,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<crate::store::JobRecord, AdminError> {
+    s.directory
+        .store
+        .job(&ctx.tenant, id)
+        .await
+        .map_err(AdminError::internal)?
+        .ok_or_else(|| DirectoryError::NotFound(format!("deprovisioning job {id} not found")).into())
+}
+
+/// `GET /admin/v1/deprovision-jobs/{id}?page=&page_size=`: progress, counts,
+/// and a page of the per-row report.
+#[utoipa::path(
+    get,
+    path = "/deprovision-jobs/{id}",
+    tag = "deprovisioning",
+    params(("id" = String, Path, description = "The job id"), ("page" = Option<i64>, Query, description = "1-based page (default 1)"), ("page_size" = Option<i64>, Query, description = "10, 20, … or 100 (default 20)")),
+    responses((status = 200, description = "Progress, counts and a page of the per-row report", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn job_get(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, AdminError> {
+    params.check_known(&["page", "page_size"])?;
+    let paging = Paging::parse(params.get("page"), params.get("page_size"))?;
+    let job = find_job(&s, &ctx, &id).await?;
+    let rows = s
+        .directory
+        .store
+        .job_rows(&job.id, paging.offset(), paging.page_size)
+        .await
+        .map_err(AdminError::internal)?;
+    let mut view = s.directory.job_view(&job).await?;
+    view["rows"] = paging.envelope(rows.iter().map(deprovision::row_json).collect(), job.total);
+    Ok(ok(view))
+}
+
+/// `GET /admin/v1/deprovision-jobs/{id}/report`: the whole report as CSV.
+#[utoipa::path(
+    get,
+    path = "/deprovision-jobs/{id}/report",
+    tag = "deprovisioning",
+    params(("id" = String, Path, description = "The job id")),
+    responses((status = 200, description = "The per-row report", body = String, content_type = "text/csv"), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn job_report(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let job = find_job(&s, &ctx, &id).await?;
+    let mut out = deprovision::REPORT_COLUMNS.join(",");
+    out.push('\n');
+    let mut offset = 0;
+    loop {
+        let rows = s
+            .directory
+            .store
+            .job_rows(&job.id, offset, 5000)
+            .await
+            .map_err(AdminError::internal)?;
+        for r in &rows {
+            out.push_str(&deprovision::report_line(r));
+            out.push('\n');
+        }
+        if rows.len() < 5000 {
+            break;
+        }
+        offset += 5000;
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"deprovision-{}.csv\"", job.id),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// `GET /admin/v1/deprovision-jobs`: the tenant's jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/deprovision-jobs",
+    tag = "deprovisioning",
+    responses((status = 200, description = "The tenant's jobs, newest first", body = serde_json::Value), (status = 400, description = "Invalid parameter or body", body = ErrorBody), (status = 401, description = "No or bad token", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn jobs_list(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+) -> Result<Response, AdminError> {
+    let jobs = s
+        .directory
+        .store
+        .jobs(&ctx.tenant, 100)
+        .await
+        .map_err(AdminError::internal)?;
+    let mut items = Vec::new();
+    for j in &jobs {
+        items.push(s.directory.job_view(j).await?);
+    }
+    Ok(ok(json!({"items": items})))
+}
+
+/// `GET /admin/v1/openapi.json` (no token needed).
+async fn openapi() -> Response {
+    let doc = <AdminApi as utoipa::OpenApi>::openapi();
+    match doc.to_json() {
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            text,
+        )
+            .into_response(),
+        Err(e) => AdminError::internal(e).into_response(),
+    }
+}
+
+/// An admin API error body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    status: u16,
+    /// A stable code: invalid_parameter, invalid_body, unauthorized,
+    /// forbidden, registrations_closed, not_found, conflict,
+    /// last_super_admin, uniqueness, seat_limit, internal.
+    error: String,
+    detail: String,
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A tenant token reads; changes need admin credentials (a token bound to an admin user: rollcall token create --user)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The admin API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Rollcall admin API", description = "Users, groups, tenant settings and compliance deprovisioning of one tenant (the token decides which)."),
+    servers((url = "/admin/v1")),
+    paths(
+        users_list, invite, user_get, user_delete, access_get, access_patch, ban, unban, disable,
+        enable, sign_in, transfer, restore, purge, groups_list, group_get, tenant_get, tenant_patch,
+        seats, roles, transfers, invitation_get, invitation_accept, jobs_list, job_create, job_get,
+        job_report, audit, events
+    ),
+    components(schemas(ErrorBody, JobBody, Reason, Successor, TenantChange, AccessChange, crate::directory::lifecycle::Invitation)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "users", description = "The user list, detail and lifecycle"),
+        (name = "groups", description = "Groups and their members"),
+        (name = "tenant", description = "Registrations, seats, role catalog, fallback owner"),
+        (name = "invitations", description = "Invitation links"),
+        (name = "deprovisioning", description = "Bulk deprovisioning jobs"),
+        (name = "audit", description = "The audit trail"),
+        (name = "events", description = "The event feed")
+    )
+)]
+pub struct AdminApi;

@@ -15,7 +15,7 @@ pub use admin::{
     Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery, UserSort,
 };
 pub use db::{fold, Backend, Store, WorkerLease};
-pub use deprovision::{Batch, JobRecord, JobRow, NewJob};
+pub use deprovision::{may_take_over, Batch, JobRecord, JobRow, NewJob};
 
 use crate::scim::ScimError;
 
