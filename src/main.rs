@@ -1,4 +1,7 @@
-//! The `rollcall` command: serve, migrate, token.
+//! The `rollcall` command: serve, migrate, token, audit, user, group,
+//! deprovision.
+
+mod cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +54,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Users of a tenant (mirrors the admin API).
+    User {
+        #[command(subcommand)]
+        command: cli::UserCommand,
+    },
+    /// Groups of a tenant.
+    Group {
+        #[command(subcommand)]
+        command: cli::GroupCommand,
+    },
+    /// Deactivate or delete a list of leavers; a per-row report.
+    Deprovision(cli::DeprovisionArgs),
 }
 
 #[derive(Subcommand)]
@@ -168,6 +183,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token { command } => token(command).await,
         Command::Audit { command } => audit(command).await,
+        Command::User { command } => cli::user(command).await,
+        Command::Group { command } => cli::group(command).await,
+        Command::Deprovision(args) => cli::run_deprovision(args).await,
     }
 }
 

@@ -16,7 +16,9 @@ use crate::store::{
 pub const MAX_PAGE_SIZE: i64 = 100;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 
-pub const STATUSES: [&str; 6] = ["invited", "created", "active", "disabled", "banned", "deleted"];
+pub const STATUSES: [&str; 6] = [
+    "invited", "created", "active", "disabled", "banned", "deleted",
+];
 
 /// Paging as an admin panel asks for it: 1-based page, page size 10, 20, …, 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +116,10 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 
 impl UserListParams {
     /// Check every parameter; the store query it asks for.
-    pub fn validate(&self, catalog: &super::access::Catalog) -> DirectoryResult<(UserListQuery, Paging)> {
+    pub fn validate(
+        &self,
+        catalog: &super::access::Catalog,
+    ) -> DirectoryResult<(UserListQuery, Paging)> {
         let paging = Paging::parse(self.page.as_deref(), self.page_size.as_deref())?;
         let sort = match self.sort.as_deref().unwrap_or("userName") {
             "userName" => UserSort::UserName,
@@ -343,7 +348,12 @@ impl Directory {
 
     /// `GET /admin/v1/groups/{id}`: the group, what it grants, and one page
     /// of its direct members.
-    pub async fn group_detail(&self, ctx: &Ctx, key: &str, paging: Paging) -> DirectoryResult<Value> {
+    pub async fn group_detail(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        paging: Paging,
+    ) -> DirectoryResult<Value> {
         let g = self
             .store
             .admin_group(&ctx.tenant, key)
@@ -386,7 +396,9 @@ impl Directory {
                 Some(u) if u.deleted_at.is_none() => {
                     json!({"id": u.id, "userName": u.user_name, "status": u.status, "source": source})
                 }
-                _ => json!({"key": k, "source": source, "problem": "not a live user of this tenant"}),
+                _ => {
+                    json!({"key": k, "source": source, "problem": "not a live user of this tenant"})
+                }
             },
             None => Value::Null,
         };
@@ -467,7 +479,8 @@ impl Directory {
             .filter(|u| u.status == "invited")
             .ok_or_else(|| {
                 DirectoryError::NotFound(
-                    "no open invitation has this token (accepted, withdrawn or never issued)".into(),
+                    "no open invitation has this token (accepted, withdrawn or never issued)"
+                        .into(),
                 )
             })
     }
@@ -475,6 +488,7 @@ impl Directory {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -490,7 +504,10 @@ mod tests {
         assert!(Paging::parse(Some("0"), None).is_err());
         let env = p.envelope(vec![], 41);
         assert_eq!(env["pages"], 3);
-        assert_eq!(Paging::parse(None, None).unwrap().page_size, DEFAULT_PAGE_SIZE);
+        assert_eq!(
+            Paging::parse(None, None).unwrap().page_size,
+            DEFAULT_PAGE_SIZE
+        );
     }
 
     #[test]
@@ -509,13 +526,31 @@ mod tests {
         assert_eq!(q.statuses, vec!["active", "disabled"]);
         assert_eq!(q.role.as_deref(), Some("admin"));
         for bad in [
-            UserListParams { sort: Some("password".into()), ..Default::default() },
-            UserListParams { order: Some("up".into()), ..Default::default() },
-            UserListParams { status: Some("gone".into()), ..Default::default() },
-            UserListParams { user_type: Some("robot".into()), ..Default::default() },
-            UserListParams { role: Some("emperor".into()), ..Default::default() },
+            UserListParams {
+                sort: Some("password".into()),
+                ..Default::default()
+            },
+            UserListParams {
+                order: Some("up".into()),
+                ..Default::default()
+            },
+            UserListParams {
+                status: Some("gone".into()),
+                ..Default::default()
+            },
+            UserListParams {
+                user_type: Some("robot".into()),
+                ..Default::default()
+            },
+            UserListParams {
+                role: Some("emperor".into()),
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(bad.validate(&catalog), Err(DirectoryError::Invalid(_))));
+            assert!(matches!(
+                bad.validate(&catalog),
+                Err(DirectoryError::Invalid(_))
+            ));
         }
     }
 }

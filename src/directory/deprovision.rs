@@ -140,7 +140,12 @@ pub fn parse_leavers(text: &str, match_on: Option<&str>) -> Result<(String, Vec<
     let (on, column) = if has_header {
         let on = match match_on {
             Some(m) => m.to_string(),
-            None => header.iter().flatten().next().unwrap_or(&"userName").to_string(),
+            None => header
+                .iter()
+                .flatten()
+                .next()
+                .unwrap_or(&"userName")
+                .to_string(),
         };
         let col = header
             .iter()
@@ -153,7 +158,11 @@ pub fn parse_leavers(text: &str, match_on: Option<&str>) -> Result<(String, Vec<
     let data = if has_header { &rows[1..] } else { &rows[..] };
     let values: Vec<String> = data
         .iter()
-        .map(|r| r.get(column).map(|c| c.trim().to_string()).unwrap_or_default())
+        .map(|r| {
+            r.get(column)
+                .map(|c| c.trim().to_string())
+                .unwrap_or_default()
+        })
         .collect();
     if values.is_empty() {
         return Err("the input holds no leavers".into());
@@ -293,9 +302,15 @@ impl Directory {
         tokio::spawn(async move {
             let runner = runner_id();
             match dir.run_job(&job, &runner, opts, &|_, _| {}).await {
-                Ok(j) => tracing::info!(job = %j.id, total = j.total, "deprovisioning job finished"),
-                Err(DirectoryError::Conflict(held)) => tracing::info!(job = %job.id, %held, "deprovisioning job runs elsewhere"),
-                Err(e) => tracing::error!(job = %job.id, error = %e, "deprovisioning job stopped; it resumes on the next round"),
+                Ok(j) => {
+                    tracing::info!(job = %j.id, total = j.total, "deprovisioning job finished")
+                }
+                Err(DirectoryError::Conflict(held)) => {
+                    tracing::info!(job = %job.id, %held, "deprovisioning job runs elsewhere")
+                }
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "deprovisioning job stopped; it resumes on the next round")
+                }
             }
             if let Ok(mut running) = dir.running_jobs.lock() {
                 running.remove(&job.id);
@@ -397,7 +412,9 @@ impl Directory {
                     .store
                     .find_user_by_any(&ctx.tenant, key)
                     .await?
-                    .map_err(|why| DirectoryError::InvalidReference(format!("transfer_to: {why}")))?;
+                    .map_err(|why| {
+                        DirectoryError::InvalidReference(format!("transfer_to: {why}"))
+                    })?;
                 Some(u.id)
             }
             None => None,
@@ -423,7 +440,8 @@ impl Directory {
         change.audit.object_id = Some(id.clone());
         change.audit.request_id = Some(id.clone());
         change.event.object_id = Some(id.clone());
-        change.event.payload = json!({"id": id, "mode": req.mode, "dryRun": req.dry_run, "total": req.inputs.len()});
+        change.event.payload =
+            json!({"id": id, "mode": req.mode, "dryRun": req.dry_run, "total": req.inputs.len()});
         let job = NewJob {
             id: id.clone(),
             mode: req.mode,
@@ -471,7 +489,14 @@ impl Directory {
         let lease = time::Duration::seconds(LEASE_SECONDS);
         if let Err(held) = self
             .store
-            .claim_job(&ctx.tenant, &job.id, runner, self.clock.now(), lease, &runner_alive)
+            .claim_job(
+                &ctx.tenant,
+                &job.id,
+                runner,
+                self.clock.now(),
+                lease,
+                &runner_alive,
+            )
             .await?
         {
             return Err(DirectoryError::Conflict(held));
@@ -505,14 +530,27 @@ impl Directory {
             let mut results = Vec::with_capacity(rows.len());
             for (row, key) in rows.iter().zip(&keys) {
                 let r = self
-                    .work_row(&ctx, job, &admin, &choice, &mut batch, row, key, &candidates)
+                    .work_row(
+                        &ctx,
+                        job,
+                        &admin,
+                        &choice,
+                        &mut batch,
+                        row,
+                        key,
+                        &candidates,
+                    )
                     .await?;
                 results.push(r);
             }
             if job.dry_run {
                 batch = batch.discard_changes().await?;
             }
-            let until = self.clock.now().checked_add(lease).unwrap_or(self.clock.now());
+            let until = self
+                .clock
+                .now()
+                .checked_add(lease)
+                .unwrap_or(self.clock.now());
             batch.commit(&job.id, &results, until).await?;
             done += results.len() as i64;
             progress(done, job.total);
@@ -532,7 +570,11 @@ impl Directory {
             format!(
                 "deprovisioning job {} finished{}: {} rows; actions {}",
                 job.id,
-                if job.dry_run { " (dry run: nothing changed)" } else { "" },
+                if job.dry_run {
+                    " (dry run: nothing changed)"
+                } else {
+                    ""
+                },
                 finished.total,
                 counts["actions"]
             ),
@@ -541,7 +583,8 @@ impl Directory {
         change.audit.object_type = "DeprovisionJob".into();
         change.audit.object_id = Some(job.id.clone());
         change.event.object_id = Some(job.id.clone());
-        change.event.payload = json!({"id": job.id, "actions": counts["actions"], "dryRun": job.dry_run});
+        change.event.payload =
+            json!({"id": job.id, "actions": counts["actions"], "dryRun": job.dry_run});
         self.store.finish_job(&ctx.tenant, &job.id, &change).await?;
         Ok(self
             .store
@@ -637,7 +680,8 @@ impl Directory {
                     out.hook = Some("already deactivated: nothing to do".into());
                     return Ok(out);
                 }
-                let change = self.admin_change(ctx, "disabled", note("user disabled"), "user.updated");
+                let change =
+                    self.admin_change(ctx, "disabled", note("user disabled"), "user.updated");
                 batch
                     .user_op(
                         &user.id,
@@ -674,7 +718,11 @@ impl Directory {
         };
         match result {
             Ok(after) => {
-                let verb = if job.mode == "deactivate" { "deactivate" } else { "delete" };
+                let verb = if job.mode == "deactivate" {
+                    "deactivate"
+                } else {
+                    "delete"
+                };
                 out.action = Some(if job.dry_run {
                     format!("would {verb}")
                 } else {
@@ -695,6 +743,7 @@ impl Directory {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

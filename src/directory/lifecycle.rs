@@ -60,7 +60,13 @@ pub(super) struct Admin {
 }
 
 impl Directory {
-    pub(super) fn admin_change(&self, ctx: &Ctx, action: &str, description: String, event: &str) -> Change {
+    pub(super) fn admin_change(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        description: String,
+        event: &str,
+    ) -> Change {
         Change {
             at: self.clock.now(),
             audit: AuditEntry {
@@ -151,7 +157,11 @@ impl Directory {
         Ok(())
     }
 
-    pub(super) fn not_self(admin: &Admin, target: &UserRecord, what: &str) -> Result<(), StoreError> {
+    pub(super) fn not_self(
+        admin: &Admin,
+        target: &UserRecord,
+        what: &str,
+    ) -> Result<(), StoreError> {
         if target.id == admin.id {
             return Err(StoreError::Forbidden(format!("you cannot {what} yourself")));
         }

@@ -64,6 +64,14 @@ pub async fn verify(store: &Store, presented: &str) -> StoreResult<Option<TokenR
     Ok(Some(record))
 }
 
+/// The secret of an invitation link (only its hash is stored).
+pub fn invitation_secret() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!("inv_{}", hex::encode(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,12 +88,4 @@ mod tests {
         assert_eq!(token_id("rc_zz_abc"), None);
         assert_eq!(token_id("Bearer"), None);
     }
-}
-
-/// The secret of an invitation link (only its hash is stored).
-pub fn invitation_secret() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut b);
-    format!("inv_{}", hex::encode(b))
 }

@@ -946,7 +946,9 @@ async fn find_job(
         .job(&ctx.tenant, id)
         .await
         .map_err(AdminError::internal)?
-        .ok_or_else(|| DirectoryError::NotFound(format!("deprovisioning job {id} not found")).into())
+        .ok_or_else(|| {
+            DirectoryError::NotFound(format!("deprovisioning job {id} not found")).into()
+        })
 }
 
 /// `GET /admin/v1/deprovision-jobs/{id}?page=&page_size=`: progress, counts,

@@ -486,9 +486,33 @@ mod tests {
         let alive = |r: &str| r != "h:2";
         let now = "2026-01-01T00:00:10Z";
         assert!(may_take_over(None, None, "h:1", now, &alive));
-        assert!(may_take_over(Some("h:1"), Some("2026-01-01T00:01:00Z"), "h:1", now, &alive));
-        assert!(may_take_over(Some("h:2"), Some("2026-01-01T00:01:00Z"), "h:1", now, &alive));
-        assert!(may_take_over(Some("h:3"), Some("2026-01-01T00:00:05Z"), "h:1", now, &alive));
-        assert!(!may_take_over(Some("h:3"), Some("2026-01-01T00:01:00Z"), "h:1", now, &alive));
+        assert!(may_take_over(
+            Some("h:1"),
+            Some("2026-01-01T00:01:00Z"),
+            "h:1",
+            now,
+            &alive
+        ));
+        assert!(may_take_over(
+            Some("h:2"),
+            Some("2026-01-01T00:01:00Z"),
+            "h:1",
+            now,
+            &alive
+        ));
+        assert!(may_take_over(
+            Some("h:3"),
+            Some("2026-01-01T00:00:05Z"),
+            "h:1",
+            now,
+            &alive
+        ));
+        assert!(!may_take_over(
+            Some("h:3"),
+            Some("2026-01-01T00:01:00Z"),
+            "h:1",
+            now,
+            &alive
+        ));
     }
 }

@@ -151,7 +151,7 @@ impl Store {
     ) -> StoreResult<UserRecord> {
         let mut tx = self.begin_write(tenant.id).await?;
         let id = self
-            .user_op_in(&mut *tx, tenant, key, op, check, after, change)
+            .user_op_in(&mut tx, tenant, key, op, check, after, change)
             .await?;
         commit_with_user(tx, tenant, &id).await
     }
@@ -298,6 +298,7 @@ impl Store {
 
     /// Create a user by invitation (admin API): status `invited`, not managed
     /// by an IdP, with local access settings.
+    #[allow(clippy::too_many_arguments)]
     pub async fn invite_user(
         &self,
         tenant: &Tenant,
@@ -368,7 +369,7 @@ impl Store {
     ) -> StoreResult<UserRecord> {
         let mut tx = self.begin_write(tenant.id).await?;
         let id = self
-            .delete_user_in(&mut *tx, tenant, key, if_match, choice, check, change)
+            .delete_user_in(&mut tx, tenant, key, if_match, choice, check, change)
             .await?;
         commit_with_user(tx, tenant, &id).await
     }

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub use admin::{
-    Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery, UserSort,
+    Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery,
+    UserSort,
 };
 pub use db::{fold, Backend, Store, WorkerLease};
 pub use deprovision::{may_take_over, Batch, JobRecord, JobRow, NewJob};
