@@ -686,10 +686,12 @@ impl Directory {
                     .user_op(
                         &user.id,
                         UserOp::SetActive(false),
+                        // Compliance offboarding is Rollcall's own hold, like
+                        // a ban: it applies to IdP-managed users too (the rank
+                        // guards and the last super-admin still hold).
                         |t| {
                             self.guard(&tenant, admin, t, "disable")?;
-                            Self::not_self(admin, t, "disable")?;
-                            self.managed_guard(&tenant, t, "active")
+                            Self::not_self(admin, t, "disable")
                         },
                         |_, _, _| Ok(()),
                         change,

@@ -874,7 +874,9 @@ pub struct JobBody {
     leavers: Option<Vec<String>>,
     /// … or the text of a CSV file (a header row names the column).
     csv: Option<String>,
-    /// Pause between batches of 200 rows, in milliseconds (0–10000).
+    /// Rows per transaction (1–5000, default 200).
+    batch_size: Option<i64>,
+    /// Pause between batches, in milliseconds (0–10000).
     #[serde(default)]
     pause_ms: u64,
 }
@@ -908,6 +910,10 @@ async fn job_create(
     if b.pause_ms > 10_000 {
         return Err(AdminError::bad("\"pauseMs\" must be 0 to 10000"));
     }
+    let batch_size = b.batch_size.unwrap_or(200);
+    if !(1..=5000).contains(&batch_size) {
+        return Err(AdminError::bad("\"batchSize\" must be 1 to 5000"));
+    }
     let req = deprovision::JobRequest {
         mode: b.mode,
         match_on,
@@ -920,7 +926,7 @@ async fn job_create(
         job.clone(),
         deprovision::RunOptions {
             pause: std::time::Duration::from_millis(b.pause_ms),
-            ..Default::default()
+            batch_size,
         },
     );
     let view = s.directory.job_view(&job).await?;

@@ -3,11 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod admin_api;
 mod auth;
 mod bad_input;
 mod binary;
 mod bulk;
+mod cli;
 mod cursor;
+mod deprovision;
 mod directory;
 mod discovery;
 mod filters;
