@@ -186,7 +186,7 @@ fn user_and_group_commands_mirror_the_admin_api() {
     assert_eq!(v["deletion"]["successor"]["userName"], "u06");
     assert_eq!(call_json(&["user", "list"])["total"], 11);
     assert_eq!(
-        call_json(&["user", "restore", &v["id"].as_str().unwrap().to_string()])["status"],
+        call_json(&["user", "restore", v["id"].as_str().unwrap()])["status"],
         "created"
     );
 
@@ -254,6 +254,8 @@ fn start_and_kill(db: &str, input: &str) -> usize {
             }
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("no progress seen: {seen:?}");
 }
 
