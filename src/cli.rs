@@ -770,24 +770,6 @@ pub async fn run_deprovision(a: DeprovisionArgs) -> Result<(), String> {
 }
 
 async fn write_report(dir: &Directory, job_id: &str, path: &PathBuf) -> Result<(), String> {
-    let f =
-        std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let mut w = std::io::BufWriter::new(f);
-    writeln!(w, "{}", deprovision::REPORT_COLUMNS.join(",")).map_err(|e| e.to_string())?;
-    let mut offset = 0;
-    loop {
-        let rows = dir
-            .store
-            .job_rows(job_id, offset, 5000)
-            .await
-            .map_err(|e| e.to_string())?;
-        for r in &rows {
-            writeln!(w, "{}", deprovision::report_line(r)).map_err(|e| e.to_string())?;
-        }
-        if rows.len() < 5000 {
-            break;
-        }
-        offset += 5000;
-    }
-    w.flush().map_err(|e| e.to_string())
+    let text = dir.job_report(job_id).await.map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

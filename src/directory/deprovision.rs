@@ -287,6 +287,24 @@ fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
 }
 
 impl Directory {
+    /// The whole per-row report of a job as CSV text (header first).
+    pub async fn job_report(&self, job_id: &str) -> DirectoryResult<String> {
+        let mut out = REPORT_COLUMNS.join(",");
+        out.push('\n');
+        let mut offset = 0;
+        loop {
+            let rows = self.store.job_rows(job_id, offset, 5000).await?;
+            for r in &rows {
+                out.push_str(&report_line(r));
+                out.push('\n');
+            }
+            if rows.len() < 5000 {
+                return Ok(out);
+            }
+            offset += 5000;
+        }
+    }
+
     /// Run an API job in the background of this process (once: a job
     /// already running here is left alone).
     pub fn spawn_job(self: &std::sync::Arc<Self>, job: JobRecord, opts: RunOptions) {

@@ -1002,25 +1002,7 @@ async fn job_report(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     let job = find_job(&s, &ctx, &id).await?;
-    let mut out = deprovision::REPORT_COLUMNS.join(",");
-    out.push('\n');
-    let mut offset = 0;
-    loop {
-        let rows = s
-            .directory
-            .store
-            .job_rows(&job.id, offset, 5000)
-            .await
-            .map_err(AdminError::internal)?;
-        for r in &rows {
-            out.push_str(&deprovision::report_line(r));
-            out.push('\n');
-        }
-        if rows.len() < 5000 {
-            break;
-        }
-        offset += 5000;
-    }
+    let out = s.directory.job_report(&job.id).await?;
     Ok((
         StatusCode::OK,
         [
