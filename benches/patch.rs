@@ -1,9 +1,9 @@
 //! The PATCH engine and resource validation on the shapes IdPs send.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use rollcall::scim::patch::{apply, parse_request};
-use rollcall::scim::resource::normalize;
-use rollcall::scim::schema::{Kind, Registry};
+use scim_protocol::patch::{apply, parse_request};
+use scim_protocol::resource::normalize;
+use scim_protocol::schema::{Kind, Registry};
 use serde_json::{json, Map, Value};
 
 fn user() -> Value {

@@ -2,6 +2,8 @@
 # Run the scim2-tester SCIM 2.0 conformance suite against a freshly built Rollcall.
 #
 #   conformance/run.sh
+#   conformance/run.sh --setup-only   only (a): the venv, which the API tests
+#                                     also use (aiosmtpd, the SMTP sink)
 #
 # Steps: (a) make sure conformance/.venv holds the pinned tester (re-created only
 # when missing or when the pins change), (b) cargo build --release --bin rollcall,
@@ -43,6 +45,10 @@ PINS=(
   pydanclick==0.5.1
   email-validator==2.4.0
   lark==1.3.1
+  # The SMTP sink of the invitation-email test (tests/smtp/sink.py).
+  aiosmtpd==1.4.6
+  atpublic==9.0.0
+  attrs==26.1.0
 )
 
 log() { printf 'conformance: %s\n' "$*" >&2; }
@@ -62,6 +68,10 @@ ensure_venv() {
   printf '%s\n' "$want" >"$STAMP"
 }
 ensure_venv
+if [ "${1:-}" = "--setup-only" ]; then
+  log "$VENV is ready"
+  exit 0
+fi
 
 # Small HTTP helper that needs nothing but the venv's python.
 # http_status URL [TOKEN [JSON_BODY]] -> prints the status code (000 on connection error)

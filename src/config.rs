@@ -14,6 +14,9 @@ pub struct Config {
     pub database: String,
     /// Public base URL of the SCIM API, e.g. `https://id.example.com/scim/v2`.
     pub public_url: Option<String>,
+    /// Where this server's documentation is, announced as `documentationUri`
+    /// in /ServiceProviderConfig (left out when unset).
+    pub documentation_uri: Option<String>,
     /// Largest request body accepted, in bytes (announced as maxPayloadSize).
     pub max_payload_size: usize,
     /// Page size when a list request gives no `count`.
@@ -30,8 +33,16 @@ pub struct Config {
     pub log_format: String,
     /// OAuth issuers whose JWT access tokens are accepted (`[[oauth]]`).
     pub oauth: Vec<crate::directory::oauth::IssuerConfig>,
-    /// At most one JWKS refresh per issuer in this many seconds.
+    /// At most one JWKS refresh per issuer in this many seconds (for
+    /// `[[oauth]]` and `[[oidc]]` issuers alike).
     pub oauth_jwks_refresh_seconds: u64,
+    /// Issuer keys older than this many seconds are refetched before they
+    /// are trusted again (default six hours), so a withdrawn key stops
+    /// verifying even when no token names a new one.
+    pub oauth_jwks_max_age_seconds: u64,
+    /// Identity providers whose ID tokens sign users in, per tenant
+    /// (`[[oidc]]`).
+    pub oidc: Vec<crate::directory::sign_in::OidcConfig>,
     /// Per-tenant settings (`[tenants.<name>]`); tenants listed are created.
     pub tenants: std::collections::BTreeMap<String, TenantConfig>,
     /// The plan catalog; among several group plans, the one listed last wins.
@@ -42,11 +53,27 @@ pub struct Config {
     pub role_mapping: Vec<crate::directory::access::MappingRule>,
     /// Ownership-transfer and event webhooks (`[hooks]`).
     pub hooks: crate::directory::hooks::HooksConfig,
+    /// Dead letters and pruning of what the webhooks delivered
+    /// (`[delivery]`).
+    pub delivery: crate::directory::delivery::DeliveryConfig,
     /// The host platform's invitation page, with `{token}` where the
     /// invitation's secret goes (e.g. `https://data.example.com/join/{token}`).
     /// Unset: invitation links point at the admin API's own
     /// `/admin/v1/invitations/{token}`.
     pub invite_url: Option<String>,
+    /// Hours an invitation link works (default 168: a week).
+    pub invitation_ttl_hours: i64,
+    /// SMTP for invitation emails (`[email]`); unset: Rollcall sends none.
+    pub email: Option<crate::directory::mail::EmailConfig>,
+    /// Back-pressure and timeouts (`[limits]`).
+    pub limits: crate::http::limits::LimitsConfig,
+    /// `[rate_limit]`: off when absent.
+    pub rate_limit: Option<crate::http::limits::RateLimitConfig>,
+    /// Seconds between SIGTERM (`/readyz` answers 503 "draining") and the
+    /// listener closing, for load balancers to notice.
+    pub shutdown_grace_seconds: u64,
+    /// `[metrics]`: who may read `/metrics`.
+    pub metrics: crate::http::process_metrics::MetricsConfig,
 }
 
 /// Settings of one tenant.
@@ -84,6 +111,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database: "sqlite://rollcall.db".into(),
             public_url: None,
+            documentation_uri: None,
             max_payload_size: 1024 * 1024,
             default_page_size: 100,
             max_page_size: 1000,
@@ -93,15 +121,27 @@ impl Default for Config {
             log_format: "text".into(),
             oauth: Vec::new(),
             oauth_jwks_refresh_seconds: 30,
+            oauth_jwks_max_age_seconds: 6 * 3600,
+            oidc: Vec::new(),
             tenants: std::collections::BTreeMap::new(),
             plans: Vec::new(),
             roles: Vec::new(),
             role_mapping: Vec::new(),
             hooks: crate::directory::hooks::HooksConfig::default(),
+            delivery: crate::directory::delivery::DeliveryConfig::default(),
             invite_url: None,
+            invitation_ttl_hours: crate::directory::DEFAULT_INVITATION_TTL_HOURS,
+            email: None,
+            limits: crate::http::limits::LimitsConfig::default(),
+            rate_limit: None,
+            shutdown_grace_seconds: 5,
+            metrics: crate::http::process_metrics::MetricsConfig::default(),
         }
     }
 }
+
+/// The longest an invitation link may work.
+pub const MAX_INVITATION_TTL_HOURS: i64 = 8760;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -117,6 +157,23 @@ pub enum ConfigError {
     },
     #[error("invalid setting: {0}")]
     Invalid(String),
+}
+
+/// `NAME` from the environment, or else the contents of the file
+/// `NAME_FILE` names (a container's secret), its final newline dropped.
+fn env_or_file(name: &str) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Ok(Some(v));
+    }
+    let file_var = format!("{name}_FILE");
+    let Some(path) = std::env::var(&file_var).ok().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: format!("{path} (from {file_var})"),
+        source,
+    })?;
+    Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()))
 }
 
 impl Config {
@@ -135,23 +192,30 @@ impl Config {
             }
             None => Config::default(),
         };
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(v) = env("ROLLCALL_LISTEN") {
+        let env = |k: &str| env_or_file(k);
+        if let Some(v) = env("ROLLCALL_LISTEN")? {
             cfg.listen = v;
         }
-        if let Some(v) = env("ROLLCALL_DATABASE_URL") {
+        if let Some(v) = env("ROLLCALL_DATABASE_URL")? {
             cfg.database = v;
         }
-        if let Some(v) = env("ROLLCALL_PUBLIC_URL") {
+        if let Some(v) = env("ROLLCALL_PUBLIC_URL")? {
             cfg.public_url = Some(v);
         }
-        if let Some(v) = env("ROLLCALL_MAX_PAYLOAD_SIZE") {
+        if let Some(v) = env("ROLLCALL_DOCUMENTATION_URI")? {
+            cfg.documentation_uri = Some(v);
+        }
+        if let Some(v) = env("ROLLCALL_MAX_PAYLOAD_SIZE")? {
             cfg.max_payload_size = v.parse().map_err(|_| {
                 ConfigError::Invalid(format!("ROLLCALL_MAX_PAYLOAD_SIZE={v} is not a number"))
             })?;
         }
-        if let Some(v) = env("ROLLCALL_LOG_FORMAT") {
+        if let Some(v) = env("ROLLCALL_LOG_FORMAT")? {
             cfg.log_format = v;
+        }
+        if let Some(v) = env("ROLLCALL_METRICS_TOKEN")? {
+            cfg.metrics.token = Some(v);
+            cfg.metrics.token_file = None;
         }
         Ok(cfg)
     }
@@ -186,13 +250,42 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.policy().validate().map_err(ConfigError::Invalid)?;
         self.hooks.validate().map_err(ConfigError::Invalid)?;
-        if let Some(u) = &self.invite_url {
-            if !u.contains("{token}") || !(u.starts_with("https://") || u.starts_with("http://")) {
+        self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.validate_limits()?;
+        self.validate_urls()?;
+        self.validate_oauth()?;
+        self.validate_oidc()?;
+        self.limits.validate().map_err(ConfigError::Invalid)?;
+        if let Some(r) = &self.rate_limit {
+            r.validate().map_err(ConfigError::Invalid)?;
+        }
+        self.metrics.resolve().map_err(ConfigError::Invalid)?;
+        self.validate_invitations()?;
+        self.validate_tenants()
+    }
+
+    /// Link lifetime, and an `[email]` that can send: its files readable,
+    /// its addresses valid, and an absolute `invite_url` for the link.
+    fn validate_invitations(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_INVITATION_TTL_HOURS).contains(&self.invitation_ttl_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "invitation_ttl_hours must be from 1 to {MAX_INVITATION_TTL_HOURS} (a year), not {}",
+                self.invitation_ttl_hours
+            )));
+        }
+        if let Some(email) = &self.email {
+            email.resolve().map_err(ConfigError::Invalid)?;
+            if self.invite_url.is_none() {
                 return Err(ConfigError::Invalid(
-                    "invite_url must be an http(s) URL containing {token}".into(),
+                    "[email] needs invite_url: the emailed link must point at the host's invitation page (e.g. https://data.example.com/join/{token})".into(),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Sizes, pages and formats.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
         if self.bulk_max_operations < 1 || self.bulk_max_payload_size < self.max_payload_size {
             return Err(ConfigError::Invalid(
                 "bulk_max_operations must be at least 1 and bulk_max_payload_size at least max_payload_size".into(),
@@ -218,12 +311,44 @@ impl Config {
                 "log_format must be text or json".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// The database, invitation, public and documentation URLs.
+    fn validate_urls(&self) -> Result<(), ConfigError> {
         if crate::store::Backend::of_url(&self.database).is_none() {
             return Err(ConfigError::Invalid(format!(
                 "unsupported database URL \"{}\": use sqlite://FILE or postgres://USER@HOST/DB",
                 self.database
             )));
         }
+        if let Some(u) = &self.invite_url {
+            if !u.contains("{token}") || !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(ConfigError::Invalid(
+                    "invite_url must be an http(s) URL containing {token}".into(),
+                ));
+            }
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Invalid(
+                    "public_url must start with http:// or https://".into(),
+                ));
+            }
+        }
+        if let Some(u) = &self.documentation_uri {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Invalid(
+                    "documentation_uri must start with http:// or https://".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[oauth]]` issuers: one tenant each, https (plain http on loopback
+    /// only), complete entries.
+    fn validate_oauth(&self) -> Result<(), ConfigError> {
         for (i, o) in self.oauth.iter().enumerate() {
             if self.oauth[..i].iter().any(|p| p.issuer == o.issuer) {
                 return Err(ConfigError::Invalid(format!(
@@ -231,16 +356,7 @@ impl Config {
                     o.issuer
                 )));
             }
-            let host = o
-                .issuer
-                .strip_prefix("http://")
-                .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
-                .map(|authority| match authority.rsplit_once(':') {
-                    Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-                    _ => authority,
-                });
-            let loopback = matches!(host, Some("127.0.0.1" | "localhost" | "[::1]"));
-            if !o.issuer.starts_with("https://") && !loopback {
+            if !https_or_loopback(&o.issuer) {
                 return Err(ConfigError::Invalid(format!(
                     "oauth issuer \"{}\" must use https (plain http only on loopback)",
                     o.issuer
@@ -251,11 +367,10 @@ impl Config {
                     "every [[oauth]] entry needs tenant, issuer and audience".into(),
                 ));
             }
-        }
-        for (name, t) in &self.tenants {
-            if t.max_users.is_some_and(|m| m < 0) || t.max_viewers.is_some_and(|m| m < 0) {
+            if let Err(e) = crate::directory::scopes::Scopes::of(&o.scopes).check(false) {
                 return Err(ConfigError::Invalid(format!(
-                    "tenants.{name}: seat limits must be 0 or more"
+                    "oauth issuer \"{}\": scopes: {e}",
+                    o.issuer
                 )));
             }
         }
@@ -264,14 +379,97 @@ impl Config {
                 "oauth_jwks_refresh_seconds must be at least 1".into(),
             ));
         }
-        if let Some(u) = &self.public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ConfigError::Invalid(
-                    "public_url must start with http:// or https://".into(),
-                ));
+        Ok(())
+    }
+
+    /// `[[oidc]]` issuers: https (plain http on loopback only), one entry
+    /// per tenant and issuer, at least one audience.
+    fn validate_oidc(&self) -> Result<(), ConfigError> {
+        for (i, o) in self.oidc.iter().enumerate() {
+            if self.oidc[..i]
+                .iter()
+                .any(|p| p.issuer == o.issuer && p.tenant == o.tenant)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "oidc issuer \"{}\" is configured twice for tenant \"{}\"",
+                    o.issuer, o.tenant
+                )));
+            }
+            if !https_or_loopback(&o.issuer)
+                || o.hub_url.as_deref().is_some_and(|u| !https_or_loopback(u))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "oidc issuer \"{}\" (and its hub_url) must use https (plain http only on loopback)",
+                    o.issuer
+                )));
+            }
+            if o.tenant.trim().is_empty()
+                || (o.audiences.is_empty() && o.client_id.is_none())
+                || o.audiences.iter().any(|a| a.trim().is_empty())
+                || o.roles_claim.trim().is_empty()
+                || o.groups_claim
+                    .as_deref()
+                    .is_some_and(|g| g.trim().is_empty())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "[[oidc]] issuer \"{}\": needs tenant and audiences, and no empty audience or claim name",
+                    o.issuer
+                )));
+            }
+            if let Some(why) = console_client_problem(o) {
+                return Err(ConfigError::Invalid(format!(
+                    "[[oidc]] issuer \"{}\": {why}",
+                    o.issuer
+                )));
             }
         }
         Ok(())
+    }
+
+    fn validate_tenants(&self) -> Result<(), ConfigError> {
+        for (name, t) in &self.tenants {
+            if t.max_users.is_some_and(|m| m < 0) || t.max_viewers.is_some_and(|m| m < 0) {
+                return Err(ConfigError::Invalid(format!(
+                    "tenants.{name}: seat limits must be 0 or more"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An https URL, or plain http on a loopback host.
+fn https_or_loopback(url: &str) -> bool {
+    let host = url
+        .strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .map(|authority| match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        });
+    url.starts_with("https://") || matches!(host, Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// What is wrong with an `[[oidc]]` entry's console client, if anything:
+/// a `client_id` needs exactly one of `client_secret` and
+/// `client_secret_file`, and those need a `client_id`.
+fn console_client_problem(o: &crate::directory::sign_in::OidcConfig) -> Option<&'static str> {
+    let secrets =
+        usize::from(o.client_secret.is_some()) + usize::from(o.client_secret_file.is_some());
+    match &o.client_id {
+        Some(id) if id.trim().is_empty() => Some("client_id is empty"),
+        Some(_) if secrets != 1 => {
+            Some("client_id needs client_secret or client_secret_file (exactly one of them)")
+        }
+        None if secrets > 0 => Some("client_secret and client_secret_file need a client_id"),
+        _ if o
+            .scopes
+            .iter()
+            .any(|s| s.trim().is_empty() || s.contains(' ')) =>
+        {
+            Some("scopes are single words")
+        }
+        _ => None,
     }
 }
 
@@ -279,6 +477,7 @@ impl Config {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::directory::scopes::Scope;
 
     #[test]
     fn the_shipped_example_config_loads_and_validates() {
@@ -286,6 +485,48 @@ mod tests {
         let cfg = Config::load(Some(&path)).unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.max_members_returned, 10_000);
+    }
+
+    #[test]
+    fn documentation_uri_is_optional_and_must_be_http() {
+        assert_eq!(Config::default().documentation_uri, None);
+        let cfg: Config =
+            toml::from_str("documentation_uri = \"https://wiki.example.com/rollcall\"\n").unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(
+            cfg.documentation_uri.as_deref(),
+            Some("https://wiki.example.com/rollcall")
+        );
+        let bad: Config = toml::from_str("documentation_uri = \"wiki/rollcall\"\n").unwrap();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn invitation_lifetime_and_email_are_checked() {
+        assert_eq!(Config::default().invitation_ttl_hours, 168);
+        for bad in ["0", "-1", "8761"] {
+            let cfg: Config = toml::from_str(&format!("invitation_ttl_hours = {bad}\n")).unwrap();
+            assert!(cfg.validate().is_err(), "{bad}");
+        }
+        let cfg: Config = toml::from_str("invitation_ttl_hours = 24\n").unwrap();
+        cfg.validate().unwrap();
+        let email =
+            "[email]\nhost = \"smtp.example.com\"\nfrom = \"Rollcall <rollcall@example.com>\"\n";
+        let no_url: Config = toml::from_str(email).unwrap();
+        assert!(
+            no_url.validate().is_err(),
+            "an emailed link needs invite_url"
+        );
+        let ok: Config = toml::from_str(&format!(
+            "invite_url = \"https://data.example.com/join/{{token}}\"\n{email}"
+        ))
+        .unwrap();
+        ok.validate().unwrap();
+        let missing_file: Config = toml::from_str(&format!(
+            "invite_url = \"https://data.example.com/join/{{token}}\"\n{email}username = \"u\"\npassword_file = \"/nonexistent/smtp-password\"\n"
+        ))
+        .unwrap();
+        assert!(missing_file.validate().is_err());
     }
 
     #[test]
@@ -350,5 +591,72 @@ mod tests {
         )
         .unwrap();
         ok.validate().unwrap();
+        assert_eq!(ok.oauth[0].scopes, vec![Scope::Scim], "scim by default");
+        for scopes in ["[\"admin\"]", "[]"] {
+            let cfg: Config = toml::from_str(&format!(
+                "[[oauth]]\ntenant = \"t\"\nissuer = \"https://i/\"\naudience = \"a\"\nscopes = {scopes}\n"
+            ))
+            .unwrap();
+            assert!(cfg.validate().is_err(), "{scopes}");
+        }
+        let unknown = "[[oauth]]\ntenant = \"t\"\nissuer = \"https://i/\"\naudience = \"a\"\nscopes = [\"root\"]\n";
+        assert!(toml::from_str::<Config>(unknown).is_err());
+    }
+
+    #[test]
+    fn oidc_issuers_are_checked_at_start() {
+        let entry = |tenant: &str, issuer: &str, extra: &str| {
+            format!("[[oidc]]\ntenant = \"{tenant}\"\nissuer = \"{issuer}\"\naudiences = [\"host\"]\n{extra}")
+        };
+        let ok: Config = toml::from_str(&format!(
+            "{}{}",
+            entry(
+                "acme",
+                "https://acme.eu.auth0.com/",
+                "roles_claim = \"https://acme.example/roles\"\njit = true\n"
+            ),
+            entry("globex", "https://acme.eu.auth0.com/", "")
+        ))
+        .unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.oidc[1].roles_claim, "roles");
+        assert!(ok.oidc[0].jit && !ok.oidc[1].jit);
+        for bad in [
+            entry("acme", "http://idp.example.com/", ""),
+            format!("{0}{0}", entry("acme", "https://i/", "")),
+            "[[oidc]]\ntenant = \"acme\"\nissuer = \"https://i/\"\naudiences = []\n".to_string(),
+            entry("acme", "https://i/", "groups_claim = \"\"\n"),
+            entry(
+                "acme",
+                "https://i/",
+                "hub_url = \"http://hub.example.com\"\n",
+            ),
+            entry("acme", "https://i/", "client_id = \"console\"\n"),
+            entry(
+                "acme",
+                "https://i/",
+                "client_id = \"console\"\nclient_secret = \"s\"\nclient_secret_file = \"/f\"\n",
+            ),
+            entry("acme", "https://i/", "client_secret = \"s\"\n"),
+            entry(
+                "acme",
+                "https://i/",
+                "client_id = \"\"\nclient_secret = \"s\"\n",
+            ),
+        ] {
+            let cfg: Config = toml::from_str(&bad).unwrap();
+            assert!(cfg.validate().is_err(), "{bad}");
+        }
+        assert!(
+            toml::from_str::<Config>(&entry("acme", "https://i/", "client = \"x\"\n")).is_err()
+        );
+        // A console-only entry needs no host audience; its secret is never shown.
+        let console: Config = toml::from_str(
+            "[[oidc]]\ntenant = \"acme\"\nissuer = \"https://i/\"\nclient_id = \"console\"\nclient_secret = \"hunter2\"\n",
+        )
+        .unwrap();
+        console.validate().unwrap();
+        assert_eq!(console.oidc[0].scopes, ["email", "profile"]);
+        assert!(!format!("{console:?}").contains("hunter2"));
     }
 }

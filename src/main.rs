@@ -1,32 +1,23 @@
 //! The `rollcall` command: serve, migrate, token, audit, user, group,
-//! deprovision.
+//! deprovision, console, backup.
 
 mod cli;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use rollcall::config::Config;
-use rollcall::directory::tokens;
-use rollcall::store::Store;
+use rollcall::directory::Directory;
+
+use cli::{load_config, DbArgs};
 
 #[derive(Parser)]
 #[command(name = "rollcall", version, about = "A SCIM 2.0 provisioning server")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(clap::Args, Clone)]
-struct DbArgs {
-    /// Database URL (default sqlite://rollcall.db).
-    #[arg(long, env = "ROLLCALL_DATABASE_URL")]
-    database: Option<String>,
-    /// Configuration file (TOML).
-    #[arg(long, env = "ROLLCALL_CONFIG")]
-    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -47,12 +38,12 @@ enum Command {
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]
-        command: TokenCommand,
+        command: cli::TokenCommand,
     },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: cli::AuditCommand,
     },
     /// Users of a tenant (mirrors the admin API).
     User {
@@ -66,87 +57,19 @@ enum Command {
     },
     /// Deactivate or delete a list of leavers; a per-row report.
     Deprovision(cli::DeprovisionArgs),
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Write a tenant's audit log, oldest first, as JSON lines or CSV.
-    Export {
-        #[arg(long)]
-        tenant: String,
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: ExportFormat,
-        /// Only entries at or after this dateTime.
-        #[arg(long)]
-        since: Option<String>,
-        /// Only entries before this dateTime.
-        #[arg(long)]
-        until: Option<String>,
-        /// Write here instead of stdout.
-        #[arg(long)]
-        output: Option<PathBuf>,
+    /// The admin console: a one-time sign-in link.
+    Console {
+        #[command(subcommand)]
+        command: cli::ConsoleCommand,
+    },
+    /// Copy the SQLite database to a file (VACUUM INTO), and check the copy.
+    Backup {
         #[command(flatten)]
         db: DbArgs,
-    },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ExportFormat {
-    Jsonl,
-    Csv,
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create a token (and the tenant if missing); prints the token once.
-    Create {
+        /// The copy to write; it must not exist.
         #[arg(long)]
-        tenant: String,
-        #[arg(long, default_value = "default")]
-        label: String,
-        /// Make it an admin credential acting as this user (userName or id):
-        /// the admin API then applies that user's role and guards.
-        #[arg(long)]
-        user: Option<String>,
-        #[command(flatten)]
-        db: DbArgs,
+        to: std::path::PathBuf,
     },
-    /// List tokens (never their secrets).
-    List {
-        #[arg(long)]
-        tenant: Option<String>,
-        #[command(flatten)]
-        db: DbArgs,
-    },
-    /// Revoke a token by its id (the 12 hex digits after `rc_`).
-    Revoke {
-        id: String,
-        #[command(flatten)]
-        db: DbArgs,
-    },
-}
-
-fn load_config(db: &DbArgs) -> Result<Config, String> {
-    let mut cfg = Config::load(db.config.as_deref()).map_err(|e| e.to_string())?;
-    if let Some(d) = &db.database {
-        cfg.database = d.clone();
-    }
-    Ok(cfg)
-}
-
-fn init_tracing(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    if cfg.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 #[tokio::main]
@@ -161,68 +84,145 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { db, listen } => {
             let mut cfg = load_config(&db)?;
             if let Some(l) = listen {
                 cfg.listen = l;
             }
-            cfg.validate().map_err(|e| e.to_string())?;
-            init_tracing(&cfg);
+            cfg.validate()?;
+            rollcall::logging::init(&cfg.log_format);
             serve(cfg).await
         }
         Command::Migrate { db } => {
             let cfg = load_config(&db)?;
-            cfg.validate().map_err(|e| e.to_string())?;
-            Store::connect(&cfg.database)
-                .await
-                .map_err(|e| e.to_string())?;
+            cfg.validate()?;
+            Directory::open_plain(&cfg.database).await?;
             eprintln!("database {} is up to date", cfg.database);
             Ok(())
         }
-        Command::Token { command } => token(command).await,
-        Command::Audit { command } => audit(command).await,
+        Command::Token { command } => cli::token(command).await,
+        Command::Audit { command } => cli::audit(command).await,
         Command::User { command } => cli::user(command).await,
         Command::Group { command } => cli::group(command).await,
-        Command::Deprovision(args) => cli::run_deprovision(args).await,
+        Command::Deprovision(args) => cli::deprovision(args).await,
+        Command::Console { command } => cli::console(command).await,
+        Command::Backup { db, to } => {
+            let cfg = load_config(&db)?;
+            let report = Directory::backup(&cfg.database, &to).await?;
+            eprintln!(
+                "backed up {} to {} ({} bytes, integrity check ok)",
+                cfg.database,
+                to.display(),
+                report.bytes
+            );
+            Ok(())
+        }
     }
 }
 
-async fn serve(cfg: Config) -> Result<(), String> {
-    let state = rollcall::state_from_config(&cfg)
-        .await
-        .map_err(|e| e.to_string())?;
-    let store = &state.directory.store;
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let state = rollcall::state_from_config(&cfg).await?;
     // First start on an empty database: a tenant and one token to begin with.
-    let tenant = rollcall::store::Tenant {
-        id: 0,
-        name: "default".into(),
-    };
     let now = time::OffsetDateTime::now_utc();
-    let (token, record) = tokens::generate(&tenant, "bootstrap", now);
-    if store
-        .bootstrap("default", &record, now)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    if let Some(token) = state.directory.bootstrap_token(now).await? {
         eprintln!("created tenant \"default\"; its bootstrap token (shown once, store it now):");
         eprintln!("{token}");
     }
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(r) = &cfg.rate_limit {
+        if r.requests_per_second < 25.0 {
+            tracing::warn!(
+                requests_per_second = r.requests_per_second,
+                "[rate_limit] is below the 25 requests per second Microsoft Entra ID sends a gallery app: Entra will see 429s and may quarantine the provisioning job"
+            );
+        }
+    }
+    let opts = rollcall::serve::ServeOptions {
+        header_read_timeout: cfg.limits.header_read_timeout(),
+        body_read_timeout: cfg.limits.body_read_timeout(),
+        drain_timeout: cfg.limits.request_timeout() + Duration::from_secs(5),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics = match &cfg.metrics.listen {
+        Some(at) => Some(
+            serve_metrics(
+                at,
+                rollcall::metrics_app(state.clone()),
+                opts,
+                stop_rx.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    // Last, so that "listening" means every listener is up.
+    let listener = bind(&cfg.listen).await?;
+    let addr = listener.local_addr()?;
     eprintln!("rollcall listening on {addr}");
     tracing::info!(%addr, database = %cfg.database, "listening");
-    let worker = rollcall::directory::hooks::spawn_worker(state.directory.clone());
-    let app = rollcall::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let worker = rollcall::directory::hooks::spawn_worker(state.directory.clone(), stop_rx);
+    let directory = state.directory.clone();
+    let draining = state.draining.clone();
+    let grace = Duration::from_secs(cfg.shutdown_grace_seconds);
+    let stopping = async move {
+        shutdown_signal().await;
+        // Load balancers see /readyz fail and stop sending; then the
+        // listener closes and in-flight requests finish.
+        draining.start();
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "draining: /readyz answers 503"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    rollcall::serve::serve(listener, rollcall::app(state), opts, stopping).await;
+    tracing::info!("requests drained; waiting for the worker to finish its round");
+    let _ = stop_tx.send(true);
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
+    let mut worker = worker;
+    if tokio::time::timeout(Duration::from_secs(30), &mut worker)
         .await
-        .map_err(|e| e.to_string());
-    worker.abort();
-    served
+        .is_err()
+    {
+        tracing::warn!("the worker did not finish its round in 30 s; stopping it");
+        worker.abort();
+    }
+    // Invitation emails in flight hold their link in memory only.
+    if !directory.flush_mail(Duration::from_secs(30)).await {
+        tracing::warn!(
+            "stopping with invitation emails unsent: they will show as abandoned; resend them"
+        );
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(at: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(at)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {at}: {e}"))
+}
+
+/// `/metrics` on its own address, until the API has drained.
+async fn serve_metrics(
+    at: &str,
+    app: axum::Router,
+    opts: rollcall::serve::ServeOptions,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = bind(at).await?;
+    let addr = listener.local_addr()?;
+    eprintln!("rollcall metrics on {addr}");
+    tracing::info!(%addr, "metrics listening");
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    Ok(tokio::spawn(rollcall::serve::serve(
+        listener, app, opts, stopped,
+    )))
 }
 
 async fn shutdown_signal() {
@@ -245,156 +245,4 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
-}
-
-async fn token(cmd: TokenCommand) -> Result<(), String> {
-    let now = time::OffsetDateTime::now_utc();
-    match cmd {
-        TokenCommand::Create {
-            tenant,
-            label,
-            user,
-            db,
-        } => {
-            let cfg = load_config(&db)?;
-            cfg.validate().map_err(|e| e.to_string())?;
-            let store = Store::connect(&cfg.database)
-                .await
-                .map_err(|e| e.to_string())?;
-            let t = store
-                .ensure_tenant(&tenant, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            let (token, mut record) = tokens::generate(&t, &label, now);
-            if let Some(u) = user {
-                let rec = store
-                    .user_record(&t, &u)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .filter(|r| r.deleted_at.is_none())
-                    .ok_or_else(|| format!("tenant \"{tenant}\" has no user \"{u}\""))?;
-                record.user_id = Some(rec.id);
-            }
-            store
-                .insert_token(&t, &record)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
-            Ok(())
-        }
-        TokenCommand::List { tenant, db } => {
-            let cfg = load_config(&db)?;
-            let store = Store::connect(&cfg.database)
-                .await
-                .map_err(|e| e.to_string())?;
-            let list = store
-                .list_tokens(tenant.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "{:<14} {:<16} {:<20} {:<26} STATUS",
-                "ID", "TENANT", "LABEL", "CREATED"
-            );
-            for t in list {
-                let status = match &t.revoked {
-                    Some(r) => format!("revoked {r}"),
-                    None => "active".into(),
-                };
-                println!(
-                    "{:<14} {:<16} {:<20} {:<26} {status}",
-                    t.id, t.tenant.name, t.label, t.created
-                );
-            }
-            Ok(())
-        }
-        TokenCommand::Revoke { id, db } => {
-            let cfg = load_config(&db)?;
-            let store = Store::connect(&cfg.database)
-                .await
-                .map_err(|e| e.to_string())?;
-            let id = id
-                .trim_start_matches(tokens::PREFIX)
-                .split('_')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            if store
-                .revoke_token(&id, now)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                eprintln!("token {id} revoked");
-                Ok(())
-            } else {
-                Err(format!("no active token with id {id}"))
-            }
-        }
-    }
-}
-
-async fn audit(cmd: AuditCommand) -> Result<(), String> {
-    use rollcall::directory::audit as fmt;
-    use std::io::Write;
-    let AuditCommand::Export {
-        tenant,
-        format,
-        since,
-        until,
-        output,
-        db,
-    } = cmd;
-    let cfg = load_config(&db)?;
-    let store = Store::connect(&cfg.database)
-        .await
-        .map_err(|e| e.to_string())?;
-    let t = store
-        .find_tenant(&tenant)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant \"{tenant}\""))?;
-    let time = |v: Option<String>, name: &str| -> Result<Option<String>, String> {
-        v.map(|s| {
-            rollcall::scim::datetime::parse(&s)
-                .map(rollcall::scim::datetime::format)
-                .ok_or_else(|| format!("--{name} must be a dateTime such as 2026-01-31T00:00:00Z"))
-        })
-        .transpose()
-    };
-    let mut query = rollcall::store::AuditQuery {
-        limit: 1000,
-        since: time(since, "since")?,
-        until: time(until, "until")?,
-        ..Default::default()
-    };
-    let mut out: Box<dyn Write> = match &output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    if let ExportFormat::Csv = format {
-        writeln!(out, "{}", fmt::csv_header()).map_err(|e| e.to_string())?;
-    }
-    let mut count = 0u64;
-    loop {
-        let page = store
-            .audit_page(&t, &query)
-            .await
-            .map_err(|e| e.to_string())?;
-        for entry in &page {
-            let line = match format {
-                ExportFormat::Jsonl => entry.to_string(),
-                ExportFormat::Csv => fmt::csv_row(entry),
-            };
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
-            count += 1;
-        }
-        match page.last().and_then(|e| e["id"].as_i64()) {
-            Some(last) if page.len() as i64 == query.limit => query.after = Some(last),
-            _ => break,
-        }
-    }
-    out.flush().map_err(|e| e.to_string())?;
-    eprintln!("exported {count} audit entries of tenant \"{tenant}\"");
-    Ok(())
 }

@@ -5,12 +5,18 @@
 //! validated here, so the admin API and the `rollcall` command share them.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::guards::Reach;
+use super::views::{
+    self, FallbackOwner, FallbackUnresolved, FallbackUser, GroupDetail, GroupSummary, MemberView,
+    Page, SeatsView, TenantView, UserDetail, UserRow,
+};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult};
 use crate::store::{
-    GroupListQuery, GroupSort, MemberRow, TenantSettings, UserListQuery, UserRecord, UserSort,
+    GroupListQuery, GroupSort, TenantSettings, UserListQuery, UserRecord, UserSort,
 };
+
+pub use super::views::TenantChange;
 
 /// Page sizes are multiples of 10 up to this.
 pub const MAX_PAGE_SIZE: i64 = 100;
@@ -55,32 +61,45 @@ impl Paging {
     }
 
     /// The page envelope around `items`.
-    pub fn envelope(&self, items: Vec<Value>, total: i64) -> Value {
-        let pages = (total + self.page_size - 1) / self.page_size;
-        json!({
-            "items": items,
-            "total": total,
-            "page": self.page,
-            "pageSize": self.page_size,
-            "pages": pages,
-        })
+    pub fn envelope<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
+        Page {
+            items,
+            total,
+            page: self.page,
+            page_size: self.page_size,
+            pages: (total + self.page_size - 1) / self.page_size,
+        }
     }
 }
 
 /// The user list's parameters, as text (query string or command line).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UserListParams {
+    /// The beginning of a word of the userName, displayName or an email
+    /// (case-insensitive, literal); or an exact id.
     pub search: Option<String>,
+    /// userName, displayName, email, status, type, role, plan, created,
+    /// lastModified, lastSignIn.
     pub sort: Option<String>,
+    /// asc or desc.
     pub order: Option<String>,
-    /// One status or several, comma-separated.
+    /// invited, created, active, disabled, banned, deleted; comma-separated
+    /// (default: all but deleted).
     pub status: Option<String>,
+    /// user or viewer.
     #[serde(rename = "type")]
     pub user_type: Option<String>,
+    /// A role of the catalog.
     pub role: Option<String>,
+    /// Members (direct or nested) of this group id or displayName.
     pub group: Option<String>,
+    /// 1-based page (default 1).
+    #[param(value_type = Option<i64>)]
     pub page: Option<String>,
+    /// 10, 20, … or 100 (default 20).
+    #[param(value_type = Option<i64>)]
     pub page_size: Option<String>,
 }
 
@@ -186,13 +205,21 @@ impl UserListParams {
 }
 
 /// The group list's parameters.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct GroupListParams {
+    /// Text in displayName, or an exact id.
     pub search: Option<String>,
+    /// displayName, members, created, lastModified.
     pub sort: Option<String>,
+    /// asc or desc.
     pub order: Option<String>,
+    /// 1-based page (default 1).
+    #[param(value_type = Option<i64>)]
     pub page: Option<String>,
+    /// 10, 20, … or 100 (default 20).
+    #[param(value_type = Option<i64>)]
     pub page_size: Option<String>,
 }
 
@@ -223,126 +250,59 @@ impl GroupListParams {
     }
 }
 
-/// A tenant settings change: absent fields stay; `fallbackOwner: null`
-/// clears the admin's choice (the config file's applies again).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TenantChange {
-    pub registrations: Option<bool>,
-    #[serde(default, with = "double_option")]
-    pub fallback_owner: Option<Option<String>>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
-}
-
-fn display_name(u: &UserRecord) -> Option<&str> {
-    u.data.get("displayName").and_then(Value::as_str)
-}
-
-/// The primary email, else the first.
-pub fn email(u: &UserRecord) -> Option<&str> {
-    let emails = u.data.get("emails")?.as_array()?;
-    emails
-        .iter()
-        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-        .or_else(|| emails.first())
-        .and_then(|e| e.get("value"))
-        .and_then(Value::as_str)
-}
-
-fn member_json(m: &MemberRow) -> Value {
-    json!({"id": m.id, "type": m.kind, "name": m.name, "status": m.status})
-}
+pub use super::views::email;
 
 impl Directory {
-    /// One row of the admin user list.
-    fn user_row(&self, u: &UserRecord) -> Value {
-        json!({
-            "id": u.id,
-            "userName": u.user_name,
-            "displayName": display_name(u),
-            "email": email(u),
-            "status": u.status,
-            "type": u.user_type,
-            "role": u.role,
-            "plan": u.plan,
-            "managed": u.managed,
-            "lastSignIn": u.last_sign_in_at,
-            "created": u.created,
-            "lastModified": u.last_modified,
-        })
-    }
-
     /// `GET /admin/v1/users`.
-    pub async fn list_users(&self, ctx: &Ctx, params: &UserListParams) -> DirectoryResult<Value> {
-        let catalog = self.config.policy.catalog(&ctx.tenant.name);
-        let (q, paging) = params.validate(&catalog)?;
-        let (users, total) = self.store.admin_users(&ctx.tenant, &q).await?;
-        let items = users.iter().map(|u| self.user_row(u)).collect();
+    pub async fn list_users(
+        &self,
+        ctx: &Ctx,
+        params: &UserListParams,
+    ) -> DirectoryResult<Page<UserRow>> {
+        let (users, paging, total) = self.user_page(ctx, params).await?;
+        let items = users.iter().map(UserRow::from).collect();
         Ok(paging.envelope(items, total))
     }
 
+    /// The records of one page of the user list, the paging and the total.
+    pub(super) async fn user_page(
+        &self,
+        ctx: &Ctx,
+        params: &UserListParams,
+    ) -> DirectoryResult<(Vec<UserRecord>, Paging, i64)> {
+        self.require(ctx, Reach::See).await?;
+        let catalog = self.config.policy.catalog(&ctx.tenant.name);
+        let (q, paging) = params.validate(&catalog)?;
+        let (users, total) = self.store.admin_users(&ctx.tenant, &q).await?;
+        Ok((users, paging, total))
+    }
+
     /// `GET /admin/v1/users/{id}`: everything an admin panel shows of a user.
-    pub async fn user_detail(&self, ctx: &Ctx, key: &str) -> DirectoryResult<Value> {
+    pub async fn user_detail(&self, ctx: &Ctx, key: &str) -> DirectoryResult<UserDetail> {
+        self.require(ctx, Reach::See).await?;
         let u = self
             .store
             .user_record(&ctx.tenant, key)
             .await?
             .ok_or_else(|| DirectoryError::NotFound(format!("user {key} not found")))?;
-        let mut out = self.render_user(&u);
         let groups = if u.deleted_at.is_none() {
-            self.store
-                .groups_of(&ctx.tenant, &u.id)
-                .await?
-                .into_iter()
-                .map(|g| json!({"id": g.id, "displayName": g.display, "direct": g.direct}))
-                .collect()
+            self.store.groups_of(&ctx.tenant, &u.id).await?
         } else {
             Vec::new()
         };
-        out["displayName"] = json!(display_name(&u));
-        out["email"] = json!(email(&u));
-        out["emails"] = u.data.get("emails").cloned().unwrap_or(json!([]));
-        out["externalId"] = json!(u.data.get("externalId"));
-        out["groups"] = Value::Array(groups);
-        // Disabled and banned users keep their seat; deleted ones free it.
-        out["seat"] = if u.deleted_at.is_none() {
-            json!({"kind": u.user_type, "counted": true})
-        } else {
-            json!({"kind": u.user_type, "counted": false})
-        };
-        out["access"] = u.access.clone();
-        out["signInAllowed"] = json!(matches!(
-            u.status.as_str(),
-            "created" | "active" | "invited"
-        ));
-        Ok(out)
+        Ok(UserDetail::new(&u, groups))
     }
 
     /// `GET /admin/v1/groups`.
-    pub async fn list_groups(&self, ctx: &Ctx, params: &GroupListParams) -> DirectoryResult<Value> {
+    pub async fn list_groups(
+        &self,
+        ctx: &Ctx,
+        params: &GroupListParams,
+    ) -> DirectoryResult<Page<GroupSummary>> {
+        self.require(ctx, Reach::See).await?;
         let (q, paging) = params.validate()?;
         let (groups, total) = self.store.admin_groups(&ctx.tenant, &q).await?;
-        let items = groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "id": g.id,
-                    "displayName": g.display_name,
-                    "externalId": g.external_id,
-                    "members": g.members,
-                    "created": g.created,
-                    "lastModified": g.last_modified,
-                })
-            })
-            .collect();
+        let items = groups.iter().map(GroupSummary::from).collect();
         Ok(paging.envelope(items, total))
     }
 
@@ -353,7 +313,8 @@ impl Directory {
         ctx: &Ctx,
         key: &str,
         paging: Paging,
-    ) -> DirectoryResult<Value> {
+    ) -> DirectoryResult<GroupDetail> {
+        self.require(ctx, Reach::See).await?;
         let g = self
             .store
             .admin_group(&ctx.tenant, key)
@@ -370,20 +331,24 @@ impl Directory {
                 external_id: g.external_id.clone(),
             },
         );
-        Ok(json!({
-            "id": g.id,
-            "displayName": g.display_name,
-            "externalId": g.external_id,
-            "grants": grants,
-            "created": g.created,
-            "lastModified": g.last_modified,
-            "members": paging.envelope(members.iter().map(member_json).collect(), g.members),
-        }))
+        Ok(GroupDetail {
+            id: g.id,
+            display_name: g.display_name,
+            external_id: g.external_id,
+            grants: grants
+                .into_iter()
+                .map(views::read)
+                .collect::<DirectoryResult<_>>()?,
+            created: g.created,
+            last_modified: g.last_modified,
+            members: paging.envelope(members.iter().map(MemberView::from).collect(), g.members),
+        })
     }
 
     /// `GET /admin/v1/tenant`: registrations, seats, the role catalog, the
     /// fallback owner and the settings that come from the config file.
-    pub async fn tenant_view(&self, ctx: &Ctx) -> DirectoryResult<Value> {
+    pub async fn tenant_view(&self, ctx: &Ctx) -> DirectoryResult<TenantView> {
+        self.require_admin(ctx).await?;
         let s: TenantSettings = self.store.tenant_settings(&ctx.tenant).await?;
         let cfg = self.config.policy.tenant(&ctx.tenant.name);
         let (owner_key, source) = match (&s.fallback_owner, &cfg.fallback_owner) {
@@ -391,42 +356,44 @@ impl Directory {
             (None, Some(k)) => (Some(k.clone()), "config"),
             (None, None) => (None, "none"),
         };
-        let owner = match &owner_key {
-            Some(k) => match self.store.user_record(&ctx.tenant, k).await? {
-                Some(u) if u.deleted_at.is_none() => {
-                    json!({"id": u.id, "userName": u.user_name, "status": u.status, "source": source})
-                }
-                _ => {
-                    json!({"key": k, "source": source, "problem": "not a live user of this tenant"})
-                }
-            },
-            None => Value::Null,
+        let source = source.to_string();
+        let owner = match owner_key {
+            Some(key) => Some(match self.store.user_record(&ctx.tenant, &key).await? {
+                Some(u) if u.deleted_at.is_none() => FallbackOwner::User(FallbackUser {
+                    id: u.id,
+                    user_name: u.user_name,
+                    status: u.status,
+                    source,
+                }),
+                _ => FallbackOwner::Unresolved(FallbackUnresolved {
+                    key,
+                    source,
+                    problem: "not a live user of this tenant".into(),
+                }),
+            }),
+            None => None,
         };
-        Ok(json!({
-            "name": ctx.tenant.name,
-            "registrations": s.registrations,
-            "seats": {
-                "users": {"used": s.users, "limit": s.max_users},
-                "viewers": {"used": s.viewers, "limit": s.max_viewers},
-            },
-            "roles": self.config.policy.catalog(&ctx.tenant.name).list(),
-            "plans": self.config.policy.plans,
-            "fallbackOwner": owner,
-            "allowLocalOverrides": cfg.allow_local_overrides,
-            "retentionDays": cfg.retention_days.unwrap_or(14),
-        }))
+        Ok(TenantView {
+            name: ctx.tenant.name.clone(),
+            registrations: s.registrations,
+            seats: SeatsView::new((s.users, s.max_users), (s.viewers, s.max_viewers)),
+            roles: self.role_catalog(&ctx.tenant.name)?,
+            plans: self.config.policy.plans.clone(),
+            fallback_owner: owner,
+            allow_local_overrides: cfg.allow_local_overrides,
+            retention_days: cfg.retention_days.unwrap_or(super::DEFAULT_RETENTION_DAYS),
+        })
     }
 
     /// `PATCH /admin/v1/tenant`.
-    pub async fn set_tenant(&self, ctx: &Ctx, change: TenantChange) -> DirectoryResult<Value> {
+    pub async fn set_tenant(&self, ctx: &Ctx, change: TenantChange) -> DirectoryResult<TenantView> {
         self.require_admin(ctx).await?;
         let mut c = self.admin_change(ctx, "tenant_changed", String::new(), "tenant.updated");
         c.audit.object_type = "Tenant".into();
         c.audit.object_id = Some(ctx.tenant.name.clone());
         c.audit.object_name = Some(ctx.tenant.name.clone());
         c.event.object_id = None;
-        self.store
-            .set_tenant_settings(&ctx.tenant, change.registrations, change.fallback_owner, c)
+        self.apply_tenant_settings(&ctx.tenant, change.registrations, change.fallback_owner, c)
             .await?;
         self.tenant_view(ctx).await
     }
@@ -441,48 +408,13 @@ impl Directory {
 
     /// Refuse invitations while the tenant's registrations are off.
     pub(super) async fn require_registrations(&self, ctx: &Ctx) -> DirectoryResult<()> {
-        if !self.store.tenant_settings(&ctx.tenant).await?.registrations {
+        if !self.store.registrations_open(&ctx.tenant).await? {
             return Err(DirectoryError::RegistrationsClosed(format!(
                 "registrations are off for tenant \"{}\": nobody new may be invited; turn them on with PATCH /admin/v1/tenant {{\"registrations\": true}}",
                 ctx.tenant.name
             )));
         }
         Ok(())
-    }
-
-    /// The link an invitation is accepted through.
-    pub fn invite_link(&self, token: &str) -> String {
-        match &self.config.invite_url {
-            Some(u) => u.replace("{token}", token),
-            None => format!("/admin/v1/invitations/{token}"),
-        }
-    }
-
-    /// `GET /admin/v1/invitations/{token}`: who the invitation is for.
-    pub async fn invitation(&self, ctx: &Ctx, token: &str) -> DirectoryResult<Value> {
-        let u = self.invited_user(ctx, token).await?;
-        Ok(self.render_user(&u))
-    }
-
-    /// `POST /admin/v1/invitations/{token}/accept`: the invited user signed
-    /// in for the first time (the link stops working).
-    pub async fn accept_invitation(&self, ctx: &Ctx, token: &str) -> DirectoryResult<Value> {
-        let u = self.invited_user(ctx, token).await?;
-        self.sign_in(ctx, &u.id).await
-    }
-
-    async fn invited_user(&self, ctx: &Ctx, token: &str) -> DirectoryResult<UserRecord> {
-        let hash = hex::encode(super::tokens::hash(token));
-        self.store
-            .user_by_invite(&ctx.tenant, &hash)
-            .await?
-            .filter(|u| u.status == "invited")
-            .ok_or_else(|| {
-                DirectoryError::NotFound(
-                    "no open invitation has this token (accepted, withdrawn or never issued)"
-                        .into(),
-                )
-            })
     }
 }
 
@@ -502,7 +434,7 @@ mod tests {
         let p = Paging::parse(Some("3"), Some("20")).unwrap();
         assert_eq!(p.offset(), 40);
         assert!(Paging::parse(Some("0"), None).is_err());
-        let env = p.envelope(vec![], 41);
+        let env = serde_json::to_value(p.envelope(Vec::<i64>::new(), 41)).unwrap();
         assert_eq!(env["pages"], 3);
         assert_eq!(
             Paging::parse(None, None).unwrap().page_size,

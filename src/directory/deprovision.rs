@@ -7,14 +7,19 @@
 //! run does the very same work and rolls the changes back, so it reports
 //! what the guards would say.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::lifecycle::Admin;
+mod end;
+mod lease;
+mod run;
+
+pub use lease::{may_take_over, runner_alive, runner_id};
+
+use super::views::{JobRowView, JobView};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult};
-use crate::store::{
-    Candidate, JobRecord, JobRow, NewJob, StoreError, SuccessorChoice, UserOp, UserRecord,
-};
+use crate::store::{JobRecord, JobRow, NewJob, UserRecord};
+use scim_protocol::text::{self, TextRule};
 
 /// Most rows one job takes.
 pub const MAX_ROWS: usize = 100_000;
@@ -167,6 +172,7 @@ pub fn parse_leavers(text: &str, match_on: Option<&str>) -> Result<(String, Vec<
     if values.is_empty() {
         return Err("the input holds no leavers".into());
     }
+    check_leavers(&values, "row")?;
     if values.len() > MAX_ROWS {
         return Err(format!(
             "the input holds {} rows; one job takes at most {MAX_ROWS}",
@@ -174,6 +180,16 @@ pub fn parse_leavers(text: &str, match_on: Option<&str>) -> Result<(String, Vec<
         ));
     }
     Ok((on, values))
+}
+
+/// Each leaver is a userName, an email or an externalId: one line of at
+/// most 256 characters without control characters (`scim_protocol::text`),
+/// or it could name nobody.
+fn check_leavers(values: &[String], what: &str) -> Result<(), String> {
+    for (i, v) in values.iter().enumerate() {
+        text::check(&format!("{what} {}", i + 1), v, TextRule::NAME).map_err(|e| e.detail)?;
+    }
+    Ok(())
 }
 
 /// A fingerprint of a job's input and options: the same list run again
@@ -192,32 +208,6 @@ pub fn input_hash(req: &JobRequest) -> String {
         h.update(v.as_bytes());
     }
     hex::encode(h.finalize())
-}
-
-/// This process, as a job runner: `host:pid`.
-pub fn runner_id() -> String {
-    format!("{}:{}", host_name(), std::process::id())
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Whether a runner may still be at work: another host's runner is
-/// presumed alive (its lease decides); one of this host is alive while its
-/// process exists.
-pub fn runner_alive(runner: &str) -> bool {
-    let Some((host, pid)) = runner.rsplit_once(':') else {
-        return true;
-    };
-    if host != host_name() || !std::path::Path::new("/proc/self").exists() {
-        return true;
-    }
-    std::path::Path::new("/proc").join(pid).exists()
 }
 
 pub const REPORT_COLUMNS: [&str; 10] = [
@@ -252,28 +242,16 @@ pub fn report_line(r: &JobRow) -> String {
     .join(",")
 }
 
-pub fn row_json(r: &JobRow) -> Value {
-    json!({
-        "row": r.row_no,
-        "input": r.input,
-        "done": r.done,
-        "match": r.outcome,
-        "userId": r.user_id,
-        "userName": r.user_name,
-        "action": r.action,
-        "statusBefore": r.status_before,
-        "statusAfter": r.status_after,
-        "hook": r.hook,
-        "error": r.error,
-    })
+pub fn row_json(r: &JobRow) -> JobRowView {
+    JobRowView::from(r)
 }
 
-fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
+pub(super) fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
     let d = u.deletion.as_ref()?;
     let would = if dry_run { "would be " } else { "" };
     Some(match d["state"].as_str() {
         Some("transferring") => format!(
-            "ownership transfer to {} ({}) {would}queued",
+            "ownership transfer to \"{}\" ({}) {would}queued",
             d["successor"]["userName"].as_str().unwrap_or_default(),
             d["successor"]["source"].as_str().unwrap_or_default()
         ),
@@ -287,22 +265,71 @@ fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
 }
 
 impl Directory {
+    /// Every row of a job, in input order, a few thousand at a time.
+    async fn each_row(&self, job_id: &str, mut each: impl FnMut(&JobRow)) -> DirectoryResult<()> {
+        let mut offset = 0;
+        loop {
+            let rows = self.store.job_rows(job_id, offset, 5000).await?;
+            rows.iter().for_each(&mut each);
+            if rows.len() < 5000 {
+                return Ok(());
+            }
+            offset += 5000;
+        }
+    }
+
     /// The whole per-row report of a job as CSV text (header first).
     pub async fn job_report(&self, job_id: &str) -> DirectoryResult<String> {
         let mut out = REPORT_COLUMNS.join(",");
         out.push('\n');
-        let mut offset = 0;
-        loop {
-            let rows = self.store.job_rows(job_id, offset, 5000).await?;
-            for r in &rows {
-                out.push_str(&report_line(r));
-                out.push('\n');
-            }
-            if rows.len() < 5000 {
-                return Ok(out);
-            }
-            offset += 5000;
+        self.each_row(job_id, |r| {
+            out.push_str(&report_line(r));
+            out.push('\n');
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Start the run a finished dry run previewed: the very list and
+    /// options of the dry run, for real (or the unfinished run of them,
+    /// resumed: true). `input_hash` is the dry run's fingerprint as the
+    /// caller saw it; another one means the input changed since the
+    /// preview, and nothing is started.
+    pub async fn run_previewed(
+        &self,
+        ctx: &Ctx,
+        dry_run_id: &str,
+        input_hash: &str,
+    ) -> DirectoryResult<(JobRecord, bool)> {
+        let dry = self.job(ctx, dry_run_id).await?;
+        if !dry.dry_run {
+            return Err(DirectoryError::Invalid(format!(
+                "job {} is not a dry run: only a dry run's list can be run",
+                dry.id
+            )));
         }
+        if dry.input_hash != input_hash {
+            return Err(DirectoryError::PreconditionFailed(
+                "the input changed since the dry run (another list or other options), so nothing was started: preview it again".into(),
+            ));
+        }
+        if dry.state != "done" {
+            return Err(DirectoryError::Conflict(format!(
+                "the dry run {} is still {}: run it once it is done",
+                dry.id, dry.state
+            )));
+        }
+        let mut inputs = Vec::with_capacity(usize::try_from(dry.total).unwrap_or(0));
+        self.each_row(&dry.id, |r| inputs.push(r.input.clone()))
+            .await?;
+        let req = JobRequest {
+            mode: dry.mode,
+            match_on: dry.match_on,
+            transfer_to: dry.transfer_to,
+            dry_run: false,
+            inputs,
+        };
+        self.open_job(ctx, "api", req).await
     }
 
     /// Run an API job in the background of this process (once: a job
@@ -321,13 +348,13 @@ impl Directory {
             let runner = runner_id();
             match dir.run_job(&job, &runner, opts, &|_, _| {}).await {
                 Ok(j) => {
-                    tracing::info!(job = %j.id, total = j.total, "deprovisioning job finished")
+                    tracing::info!(job = %j.id, total = j.total, state = %j.state, "deprovisioning job ended")
                 }
                 Err(DirectoryError::Conflict(held)) => {
                     tracing::info!(job = %job.id, %held, "deprovisioning job runs elsewhere")
                 }
                 Err(e) => {
-                    tracing::error!(job = %job.id, error = %e, "deprovisioning job stopped; it resumes on the next round")
+                    tracing::error!(job = %job.id, error = %e, "deprovisioning job stopped; it resumes when its lease runs out")
                 }
             }
             if let Ok(mut running) = dir.running_jobs.lock() {
@@ -337,21 +364,29 @@ impl Directory {
     }
 
     /// Resume API jobs whose runner stopped (a killed or restarted
-    /// server): their lease ran out, or their process is gone.
+    /// server): their lease ran out, or their process is gone. A job this
+    /// very process stopped (the database failed it) waits out its lease
+    /// too, so a lasting failure is retried once a lease, not every round.
     pub async fn resume_jobs(self: &std::sync::Arc<Self>) -> DirectoryResult<()> {
-        let now = crate::scim::datetime::format(self.clock.now());
+        let now = scim_protocol::datetime::format(self.clock.now());
         let me = runner_id();
         for job in self.store.unfinished_jobs().await? {
             if job.source != "api" {
                 continue;
             }
-            let takeable = crate::store::may_take_over(
-                job.runner.as_deref(),
-                job.lease_until.as_deref(),
-                &me,
-                &now,
-                &runner_alive,
-            );
+            let mine = job.runner.as_deref() == Some(me.as_str());
+            let expired = job.lease_until.as_deref().is_none_or(|u| u <= now.as_str());
+            let takeable = if mine {
+                expired
+            } else {
+                may_take_over(
+                    job.runner.as_deref(),
+                    job.lease_until.as_deref(),
+                    &me,
+                    &now,
+                    &runner_alive,
+                )
+            };
             if takeable {
                 tracing::info!(job = %job.id, done = job.done, total = job.total, "resuming deprovisioning job");
                 self.spawn_job(job, RunOptions::default());
@@ -361,34 +396,9 @@ impl Directory {
     }
 
     /// The job as the API shows it: settings, progress, counts by outcome.
-    pub async fn job_view(&self, job: &JobRecord) -> DirectoryResult<Value> {
+    pub async fn job_view(&self, job: &JobRecord) -> DirectoryResult<JobView> {
         let counts = self.store.job_counts(&job.id).await?;
-        let mut by_action = serde_json::Map::new();
-        let mut by_match = serde_json::Map::new();
-        for (outcome, action, n) in counts {
-            let a = by_action.entry(action).or_insert(json!(0));
-            *a = json!(a.as_i64().unwrap_or(0) + n);
-            let m = by_match.entry(outcome).or_insert(json!(0));
-            *m = json!(m.as_i64().unwrap_or(0) + n);
-        }
-        Ok(json!({
-            "id": job.id,
-            "mode": job.mode,
-            "match": job.match_on,
-            "transferTo": job.transfer_to,
-            "dryRun": job.dry_run,
-            "state": job.state,
-            "total": job.total,
-            "done": job.done,
-            "source": job.source,
-            "actor": job.actor,
-            "created": job.created,
-            "finished": job.finished,
-            "runner": job.runner,
-            "leaseUntil": job.lease_until,
-            "actions": by_action,
-            "matches": by_match,
-        }))
+        Ok(JobView::new(job, counts))
     }
 
     /// Create a job for this list, or find the unfinished one with the
@@ -400,43 +410,7 @@ impl Directory {
         req: JobRequest,
     ) -> DirectoryResult<(JobRecord, bool)> {
         self.require_admin(ctx).await?;
-        if req.mode != "deactivate" && req.mode != "delete" {
-            return Err(DirectoryError::Invalid(format!(
-                "mode must be deactivate or delete, not \"{}\"",
-                req.mode
-            )));
-        }
-        if !MATCH_ON.contains(&req.match_on.as_str()) {
-            return Err(DirectoryError::Invalid(format!(
-                "match must be userName, email or externalId, not \"{}\"",
-                req.match_on
-            )));
-        }
-        if req.inputs.is_empty() || req.inputs.len() > MAX_ROWS {
-            return Err(DirectoryError::Invalid(format!(
-                "a job takes 1 to {MAX_ROWS} leavers, not {}",
-                req.inputs.len()
-            )));
-        }
-        if req.transfer_to.is_some() && req.mode != "delete" {
-            return Err(DirectoryError::Invalid(
-                "transfer_to goes with mode delete: deactivated users keep their assets".into(),
-            ));
-        }
-        // The successor must exist now; it is named by id from here on.
-        let transfer_to = match &req.transfer_to {
-            Some(key) => {
-                let u = self
-                    .store
-                    .find_user_by_any(&ctx.tenant, key)
-                    .await?
-                    .map_err(|why| {
-                        DirectoryError::InvalidReference(format!("transfer_to: {why}"))
-                    })?;
-                Some(u.id)
-            }
-            None => None,
-        };
+        let transfer_to = self.check_job_request(ctx, &req).await?;
         let hash = input_hash(&req);
         if let Some(job) = self.store.unfinished_job(&ctx.tenant, &hash).await? {
             return Ok((job, true));
@@ -456,7 +430,7 @@ impl Directory {
         );
         change.audit.object_type = "DeprovisionJob".into();
         change.audit.object_id = Some(id.clone());
-        change.audit.request_id = Some(id.clone());
+        change.audit.job_id = Some(id.clone());
         change.event.object_id = Some(id.clone());
         change.event.payload =
             json!({"id": id, "mode": req.mode, "dryRun": req.dry_run, "total": req.inputs.len()});
@@ -472,7 +446,11 @@ impl Directory {
             actor_user_id: ctx.actor_user_id.clone(),
             inputs: req.inputs,
         };
-        self.store.create_job(&ctx.tenant, &job, &change).await?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        tx.insert_job(&job, &scim_protocol::datetime::format(change.at))
+            .await?;
+        tx.record(&change).await?;
+        tx.commit().await?;
         let rec = self
             .store
             .job(&ctx.tenant, &id)
@@ -481,283 +459,64 @@ impl Directory {
         Ok((rec, false))
     }
 
-    /// The context a job acts in: its creator's, its id as request id.
+    /// Refuse a malformed job request; the successor's id, when one is
+    /// named (it must exist now; it is named by id from here on).
+    async fn check_job_request(
+        &self,
+        ctx: &Ctx,
+        req: &JobRequest,
+    ) -> DirectoryResult<Option<String>> {
+        if req.mode != "deactivate" && req.mode != "delete" {
+            return Err(DirectoryError::Invalid(format!(
+                "mode must be deactivate or delete, not \"{}\"",
+                req.mode
+            )));
+        }
+        if !MATCH_ON.contains(&req.match_on.as_str()) {
+            return Err(DirectoryError::Invalid(format!(
+                "match must be userName, email or externalId, not \"{}\"",
+                req.match_on
+            )));
+        }
+        if req.inputs.is_empty() || req.inputs.len() > MAX_ROWS {
+            return Err(DirectoryError::Invalid(format!(
+                "a job takes 1 to {MAX_ROWS} leavers, not {}",
+                req.inputs.len()
+            )));
+        }
+        check_leavers(&req.inputs, "leaver").map_err(DirectoryError::Invalid)?;
+        if req.transfer_to.is_some() && req.mode != "delete" {
+            return Err(DirectoryError::Invalid(
+                "transfer_to goes with mode delete: deactivated users keep their assets".into(),
+            ));
+        }
+        match &req.transfer_to {
+            Some(key) => {
+                let u = self
+                    .store
+                    .find_user_by_any(&ctx.tenant, key)
+                    .await?
+                    .map_err(|why| {
+                        DirectoryError::InvalidReference(format!("transfer_to: {why}"))
+                    })?;
+                Ok(Some(u.id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The context a job acts in: its creator's (no request: the job's
+    /// own audit rows carry its id as `job_id`).
     pub fn job_ctx(&self, job: &JobRecord, base: Option<&Ctx>) -> Ctx {
         Ctx {
             tenant: job.tenant.clone(),
             actor: job.actor.clone(),
             actor_user_id: job.actor_user_id.clone(),
             source_ip: base.and_then(|c| c.source_ip.clone()),
-            request_id: Some(job.id.clone()),
+            request_id: base.and_then(|c| c.request_id.clone()),
             base_url: String::new(),
             operator: job.source == "cli" && job.actor_user_id.is_none(),
         }
-    }
-
-    /// Work a job's remaining rows, batch by batch, calling `progress` with
-    /// (done, total) after each; the finished job.
-    pub async fn run_job(
-        &self,
-        job: &JobRecord,
-        runner: &str,
-        opts: RunOptions,
-        progress: &(dyn Fn(i64, i64) + Send + Sync),
-    ) -> DirectoryResult<JobRecord> {
-        let ctx = self.job_ctx(job, None);
-        let lease = time::Duration::seconds(LEASE_SECONDS);
-        if let Err(held) = self
-            .store
-            .claim_job(
-                &ctx.tenant,
-                &job.id,
-                runner,
-                self.clock.now(),
-                lease,
-                &runner_alive,
-            )
-            .await?
-        {
-            return Err(DirectoryError::Conflict(held));
-        }
-        let admin = self.require_admin(&ctx).await?;
-        let choice = self
-            .successor_choice(&ctx, job.transfer_to.clone(), false)
-            .await?;
-        let mut done = job.done;
-        progress(done, job.total);
-        loop {
-            let rows = self
-                .store
-                .pending_rows(&job.id, opts.batch_size.max(1))
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let keys: Vec<String> = rows
-                .iter()
-                .map(|r| match job.match_on.as_str() {
-                    "externalId" => r.input.clone(),
-                    _ => crate::store::fold(&r.input),
-                })
-                .collect();
-            let candidates = self
-                .store
-                .match_users(&ctx.tenant, &job.match_on, &keys)
-                .await?;
-            let mut batch = self.store.batch(&ctx.tenant).await?;
-            let mut results = Vec::with_capacity(rows.len());
-            for (row, key) in rows.iter().zip(&keys) {
-                let r = self
-                    .work_row(
-                        &ctx,
-                        job,
-                        &admin,
-                        &choice,
-                        &mut batch,
-                        row,
-                        key,
-                        &candidates,
-                    )
-                    .await?;
-                results.push(r);
-            }
-            if job.dry_run {
-                batch = batch.discard_changes().await?;
-            }
-            let until = self
-                .clock
-                .now()
-                .checked_add(lease)
-                .unwrap_or(self.clock.now());
-            batch.commit(&job.id, &results, until).await?;
-            done += results.len() as i64;
-            progress(done, job.total);
-            if !opts.pause.is_zero() {
-                tokio::time::sleep(opts.pause).await;
-            }
-        }
-        let finished = self
-            .store
-            .job(&ctx.tenant, &job.id)
-            .await?
-            .ok_or_else(|| DirectoryError::NotFound(format!("job {} not found", job.id)))?;
-        let counts = self.job_view(&finished).await?;
-        let mut change = self.admin_change(
-            &ctx,
-            "deprovision_finished",
-            format!(
-                "deprovisioning job {} finished{}: {} rows; actions {}",
-                job.id,
-                if job.dry_run {
-                    " (dry run: nothing changed)"
-                } else {
-                    ""
-                },
-                finished.total,
-                counts["actions"]
-            ),
-            "deprovision_job.finished",
-        );
-        change.audit.object_type = "DeprovisionJob".into();
-        change.audit.object_id = Some(job.id.clone());
-        change.event.object_id = Some(job.id.clone());
-        change.event.payload =
-            json!({"id": job.id, "actions": counts["actions"], "dryRun": job.dry_run});
-        self.store.finish_job(&ctx.tenant, &job.id, &change).await?;
-        Ok(self
-            .store
-            .job(&ctx.tenant, &job.id)
-            .await?
-            .unwrap_or(finished))
-    }
-
-    /// One row: match, act in a savepoint, report.
-    #[allow(clippy::too_many_arguments)]
-    async fn work_row(
-        &self,
-        ctx: &Ctx,
-        job: &JobRecord,
-        admin: &Admin,
-        choice: &SuccessorChoice,
-        batch: &mut crate::store::Batch<'_>,
-        row: &JobRow,
-        key: &str,
-        candidates: &[Candidate],
-    ) -> DirectoryResult<JobRow> {
-        let mut out = JobRow {
-            row_no: row.row_no,
-            input: row.input.clone(),
-            done: true,
-            action: Some("none".into()),
-            ..JobRow::default()
-        };
-        if key.is_empty() {
-            out.outcome = Some("invalid".into());
-            out.error = Some(format!("row {}: no {} given", row.row_no, job.match_on));
-            return Ok(out);
-        }
-        let mut live: Vec<&Candidate> = Vec::new();
-        let mut deleted: Vec<&Candidate> = Vec::new();
-        for c in candidates.iter().filter(|c| c.key == key) {
-            let list = if c.deleted { &mut deleted } else { &mut live };
-            if !list.iter().any(|o| o.id == c.id) {
-                list.push(c);
-            }
-        }
-        let target = match (live.as_slice(), deleted.last()) {
-            ([one], _) => *one,
-            ([], Some(gone)) => {
-                out.outcome = Some("matched".into());
-                out.user_id = Some(gone.id.clone());
-                out.user_name = Some(gone.user_name.clone());
-                out.status_before = Some("deleted".into());
-                out.status_after = Some("deleted".into());
-                out.hook = Some("already deleted: nothing to do".into());
-                return Ok(out);
-            }
-            ([], None) => {
-                out.outcome = Some("none".into());
-                out.error = Some(format!("no user has this {}", job.match_on));
-                return Ok(out);
-            }
-            (many, _) => {
-                out.outcome = Some("ambiguous".into());
-                out.error = Some(format!(
-                    "{} users have this {}: {}; nothing done",
-                    many.len(),
-                    job.match_on,
-                    many.iter()
-                        .map(|c| c.user_name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                return Ok(out);
-            }
-        };
-        out.outcome = Some("matched".into());
-        out.user_id = Some(target.id.clone());
-        out.user_name = Some(target.user_name.clone());
-        // The current state, read in the batch's transaction.
-        let Some(user) = batch.user(&target.id).await? else {
-            out.outcome = Some("none".into());
-            out.error = Some("the user was purged meanwhile".into());
-            return Ok(out);
-        };
-        out.status_before = Some(user.status.clone());
-        out.status_after = Some(user.status.clone());
-        let tenant = ctx.tenant.clone();
-        let note = |what: &str| {
-            format!(
-                "{what} by deprovisioning job {} (row {}, input \"{}\")",
-                job.id, row.row_no, row.input
-            )
-        };
-        let result = match job.mode.as_str() {
-            "deactivate" => {
-                if user.data.get("active").and_then(Value::as_bool) == Some(false) {
-                    out.hook = Some("already deactivated: nothing to do".into());
-                    return Ok(out);
-                }
-                let change =
-                    self.admin_change(ctx, "disabled", note("user disabled"), "user.updated");
-                batch
-                    .user_op(
-                        &user.id,
-                        UserOp::SetActive(false),
-                        // Compliance offboarding is Rollcall's own hold, like
-                        // a ban: it applies to IdP-managed users too (the rank
-                        // guards and the last super-admin still hold).
-                        |t| {
-                            self.guard(&tenant, admin, t, "disable")?;
-                            Self::not_self(admin, t, "disable")
-                        },
-                        |_, _, _| Ok(()),
-                        change,
-                    )
-                    .await
-            }
-            _ => {
-                let change = self.admin_change(
-                    ctx,
-                    "deleted",
-                    note("user deleted"),
-                    "user.deletion_requested",
-                );
-                batch
-                    .delete_user(
-                        &user.id,
-                        choice,
-                        |t| {
-                            self.guard(&tenant, admin, t, "delete")?;
-                            Self::not_self(admin, t, "delete")
-                        },
-                        change,
-                    )
-                    .await
-            }
-        };
-        match result {
-            Ok(after) => {
-                let verb = if job.mode == "deactivate" {
-                    "deactivate"
-                } else {
-                    "delete"
-                };
-                out.action = Some(if job.dry_run {
-                    format!("would {verb}")
-                } else {
-                    format!("{verb}d")
-                });
-                out.status_after = Some(after.status.clone());
-                out.hook = hook_outcome(&after, job.dry_run);
-            }
-            Err(StoreError::Db(e)) => return Err(StoreError::Db(e).into()),
-            Err(e) => {
-                out.action = Some("refused".into());
-                out.error = Some(DirectoryError::from(e).to_string());
-            }
-        }
-        Ok(out)
     }
 }
 
@@ -795,6 +554,16 @@ mod tests {
         assert!(parse_leavers("email\na@x\n", Some("externalId")).is_err());
         assert!(parse_leavers("\n\n", None).is_err());
         assert!(parse_leavers("a\n", Some("phone")).is_err());
+        // Control characters are no part of a name or an address, and a
+        // value longer than any userName, email or externalId names nobody.
+        let e = parse_leavers("email\nann@x.io\nb\u{7}o@x.io\n", None).unwrap_err();
+        assert!(
+            e.starts_with("'row 2' holds the control character U+0007 at character 2"),
+            "{e}"
+        );
+        let long = format!("email\nann@x.io\n{}@x.io\n", "a".repeat(300));
+        let e = parse_leavers(&long, None).unwrap_err();
+        assert!(e.contains("'row 2' is 305 characters long"), "{e}");
     }
 
     #[test]

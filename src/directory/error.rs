@@ -1,7 +1,7 @@
 //! The domain layer's error.
 
-use crate::scim::ScimError;
 use crate::store::StoreError;
+use scim_protocol::ScimError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -31,50 +31,42 @@ pub enum DirectoryError {
     /// The tenant's registrations are off: nobody new may be invited.
     #[error("{0}")]
     RegistrationsClosed(String),
+    /// The thing existed but is used up or over for good: an invitation
+    /// link accepted, expired, withdrawn or replaced.
+    #[error("{0}")]
+    Gone(String),
     /// The admin request is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// A sign-in's ID token was refused (signature, issuer, audience,
+    /// expiry, nonce …): nothing changed.
+    #[error("{0}")]
+    TokenRefused(String),
+    /// The database did not give the request its turn in time (see
+    /// `StoreError::Busy`): nothing changed, retry shortly.
+    #[error("the directory is busy, retry shortly")]
+    Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type DirectoryResult<T> = Result<T, DirectoryError>;
 
+/// A storage failure is never the client's doing: an internal error (the
+/// cause is logged once, where the response is made), or "busy" when the
+/// database only made the request wait too long.
 impl From<StoreError> for DirectoryError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => DirectoryError::NotFound("resource not found".into()),
-            StoreError::Uniqueness(m) => DirectoryError::Uniqueness(m),
-            StoreError::PreconditionFailed(m) => DirectoryError::PreconditionFailed(m),
-            StoreError::InvalidReference(m) => DirectoryError::InvalidReference(m),
-            StoreError::SeatLimit(m) => DirectoryError::SeatLimit(m),
-            StoreError::Scim(e) => DirectoryError::Protocol(e),
-            StoreError::LastSuperAdmin(m) => DirectoryError::LastSuperAdmin(m),
-            StoreError::Forbidden(m) => DirectoryError::Forbidden(m),
-            StoreError::Conflict(m) => DirectoryError::Conflict(m),
-            other => DirectoryError::Internal(other.to_string()),
+            StoreError::Busy(cause) => DirectoryError::Busy(cause),
+            e => DirectoryError::Internal(e.to_string()),
         }
     }
 }
 
 impl DirectoryError {
-    /// The SCIM error a client sees.
-    pub fn to_scim(&self) -> ScimError {
-        match self {
-            DirectoryError::Protocol(e) => e.clone(),
-            DirectoryError::NotFound(m) => ScimError::not_found(m.clone()),
-            DirectoryError::Uniqueness(m) => ScimError::uniqueness(m.clone()),
-            DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
-            DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
-            DirectoryError::SeatLimit(m) => ScimError::new(403, None, m.clone()),
-            DirectoryError::LastSuperAdmin(m) | DirectoryError::Conflict(m) => {
-                ScimError::new(409, None, m.clone())
-            }
-            DirectoryError::Forbidden(m) | DirectoryError::RegistrationsClosed(m) => {
-                ScimError::new(403, None, m.clone())
-            }
-            DirectoryError::Invalid(m) => ScimError::invalid_value(m.clone()),
-            DirectoryError::Internal(_) => ScimError::internal("internal server error"),
-        }
+    /// A resource the request names does not exist (or is not live).
+    pub fn resource_not_found() -> Self {
+        DirectoryError::NotFound("resource not found".into())
     }
 }

@@ -1,12 +1,16 @@
 //! Outbound calls to the host platform: ownership transfers and events,
 //! drained from their outbox tables by a background worker with exponential
-//! backoff; retention purges run from the same loop. Every call is signed:
+//! backoff, each tenant's events in order and apart from other tenants'
+//! (`delivery.rs`, which also gives up, replays and prunes); retention
+//! purges, and marking invitation emails abandoned by a stopped server
+//! (`mail.rs`), run from the same loop. Every call is signed:
 //! `Rollcall-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 //! with `Rollcall-Timestamp` and an `Idempotency-Key`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use hmac::{Hmac, Mac};
 use openidconnect::reqwest;
 use serde::Deserialize;
@@ -14,8 +18,9 @@ use serde_json::json;
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+use super::delivery::{Outcome, AT_ONCE};
 use super::{Directory, DirectoryResult};
-use crate::store::{AuditEntry, Change, Event};
+use crate::store::{AuditEntry, Change, DeliveryKind, Event, TransferCall};
 
 /// `[hooks]` in the config file.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -89,13 +94,26 @@ pub fn backoff(attempts: i64, base_ms: u64, max_ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-fn later(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
+pub(super) fn later(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
     at.checked_add(time::Duration::milliseconds(d.as_millis() as i64))
         .unwrap_or(at)
 }
 
+/// What a call that got no answer came to, with its causes but without
+/// the URL (which may carry a credential of the host's).
+fn no_answer(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = format!("request failed: {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
 /// One signed POST; `Ok` only on a 2xx.
-async fn post(
+pub(super) async fn post(
     client: &reqwest::Client,
     url: &str,
     secret: &str,
@@ -114,7 +132,7 @@ async fn post(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(no_answer)?;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -133,8 +151,8 @@ impl Directory {
             .unwrap_or_default()
     }
 
-    /// Deliver what is due: transfer calls, then events. Returns how many
-    /// calls succeeded.
+    /// Deliver what is due: transfer calls, then events, several at once.
+    /// Returns how many calls succeeded.
     pub async fn deliver_due(&self) -> DirectoryResult<usize> {
         let hooks = &self.config.hooks;
         let Some(secret) = hooks.secret.as_deref() else {
@@ -143,100 +161,131 @@ impl Directory {
         let client = self.http_client();
         let mut done = 0;
         if let Some(url) = &hooks.ownership_transfer_url {
-            for call in self.store.due_transfers(self.clock.now(), 50).await? {
-                let outcome = post(
-                    &client,
-                    url,
-                    secret,
-                    &call.idempotency_key,
-                    "ownership.transfer",
-                    call.payload.clone(),
-                )
+            let calls = self.store.due_transfers(self.clock.now(), 50).await?;
+            let client = &client;
+            let results: Vec<DirectoryResult<usize>> = stream::iter(calls)
+                .map(|call| async move { self.deliver_transfer(client, url, secret, &call).await })
+                .buffer_unordered(AT_ONCE)
+                .collect()
                 .await;
-                let now = self.clock.now();
-                let audit = |action: &str, description: String| AuditEntry {
-                    actor: HOOK_ACTOR.into(),
-                    object_type: "User".into(),
-                    object_id: Some(call.user_id.clone()),
-                    action: action.into(),
-                    description,
-                    ..AuditEntry::default()
-                };
-                match outcome {
-                    Ok(()) => {
-                        let days = self
-                            .config
-                            .policy
-                            .tenant(&call.tenant.name)
-                            .retention_days
-                            .unwrap_or(14);
-                        let change = Change {
-                            at: now,
-                            audit: audit(
-                                "ownership_transferred",
-                                format!(
-                                    "ownership of {} transferred to {}; user deleted (restorable for {days} days)",
-                                    call.user_id, call.successor_id
-                                ),
-                            ),
-                            event: Event {
-                                kind: "user.deleted".into(),
-                                object_id: Some(call.user_id.clone()),
-                                payload: json!({"id": call.user_id, "successor": call.successor_id}),
-                            },
-                            extra_events: Vec::new(),
-                        };
-                        let purge_after =
-                            now.checked_add(time::Duration::days(days)).unwrap_or(now);
-                        self.store
-                            .transfer_delivered(&call, purge_after, change)
-                            .await?;
-                        done += 1;
-                    }
-                    Err(e) => {
-                        let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
-                        let next = later(now, wait);
-                        tracing::warn!(user = %call.user_id, error = %e, retry_in = ?wait, "ownership transfer failed");
-                        let entry = audit(
-                            "ownership_transfer_failed",
-                            format!(
-                                "attempt {} to transfer ownership of {} failed: {e}; next attempt at {}",
-                                call.attempts + 1,
-                                call.user_id,
-                                crate::scim::datetime::format(next)
-                            ),
-                        );
-                        self.store
-                            .transfer_failed(&call, next, &e, now, &entry)
-                            .await?;
-                    }
-                }
+            for r in results {
+                done += r?;
             }
         }
         if let Some(url) = &hooks.events_url {
-            for call in self.store.due_events(self.clock.now(), 100).await? {
-                let body = call.payload.to_string();
-                let key = format!("event-{}", call.id);
-                match post(&client, url, secret, &key, "event", body).await {
-                    Ok(()) => {
-                        self.store
-                            .event_delivered(call.id, self.clock.now())
-                            .await?;
-                        done += 1;
-                    }
-                    Err(e) => {
-                        let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
-                        tracing::warn!(event = call.id, error = %e, retry_in = ?wait, "event delivery failed");
-                        self.store
-                            .event_failed(call.id, later(self.clock.now(), wait), &e)
-                            .await?;
-                        // Events go in order: stop at the first failure.
-                        break;
-                    }
-                }
-            }
+            done += self.deliver_events(&client, url, secret).await?;
         }
         Ok(done)
+    }
+
+    /// One ownership-transfer call: on a 2xx the deletion completes, else
+    /// it is retried later; 1 when delivered.
+    async fn deliver_transfer(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+        secret: &str,
+        call: &TransferCall,
+    ) -> DirectoryResult<usize> {
+        let outcome = post(
+            client,
+            url,
+            secret,
+            &call.idempotency_key,
+            "ownership.transfer",
+            call.payload.clone(),
+        )
+        .await;
+        let now = self.clock.now();
+        match outcome {
+            Ok(()) => {
+                let days = self
+                    .config
+                    .policy
+                    .tenant(&call.tenant.name)
+                    .retention_days
+                    .unwrap_or(super::DEFAULT_RETENTION_DAYS);
+                let change = Change {
+                    at: now,
+                    audit: AuditEntry {
+                        actor: HOOK_ACTOR.into(),
+                        object_type: "User".into(),
+                        object_id: Some(call.user_id.clone()),
+                        action: "ownership_transferred".into(),
+                        description: format!(
+                            "ownership of {} transferred to {}; user deleted (restorable for {days} days)",
+                            call.user_id, call.successor_id
+                        ),
+                        ..AuditEntry::default()
+                    },
+                    event: Event {
+                        kind: "user.deleted".into(),
+                        object_id: Some(call.user_id.clone()),
+                        payload: json!({"id": call.user_id, "successor": call.successor_id}),
+                    },
+                    extra_events: Vec::new(),
+                };
+                let purge_after = now.checked_add(time::Duration::days(days)).unwrap_or(now);
+                self.complete_transfer(call, purge_after, change).await?;
+                self.delivery_counts
+                    .count(DeliveryKind::Transfer, Outcome::Delivered);
+                Ok(1)
+            }
+            Err(e) => {
+                self.transfer_call_failed(call, &e, now).await?;
+                Ok(0)
+            }
+        }
+    }
+
+    /// A transfer call failed: audited, and retried after the backoff or
+    /// given up (a dead letter an admin may replay).
+    async fn transfer_call_failed(
+        &self,
+        call: &TransferCall,
+        e: &str,
+        now: OffsetDateTime,
+    ) -> DirectoryResult<()> {
+        let hooks = &self.config.hooks;
+        let attempts = call.attempts + 1;
+        let dead = self.gives_up(attempts, &call.since, now);
+        let (action, next, outcome) = if dead {
+            tracing::warn!(user = %call.user_id, error = %e, attempts, "ownership transfer given up (dead letter)");
+            (
+                "ownership_transfer_dead",
+                format!(
+                    "given up after {attempts} attempts; replay it with POST /admin/v1/deliveries/transfer-{}/replay",
+                    call.id
+                ),
+                None,
+            )
+        } else {
+            let wait = backoff(call.attempts, hooks.retry_base_ms, hooks.retry_max_ms);
+            let next = later(now, wait);
+            tracing::warn!(user = %call.user_id, error = %e, retry_in = ?wait, "ownership transfer failed");
+            (
+                "ownership_transfer_failed",
+                format!("next attempt at {}", scim_protocol::datetime::format(next)),
+                Some(next),
+            )
+        };
+        let entry = AuditEntry {
+            actor: HOOK_ACTOR.into(),
+            object_type: "User".into(),
+            object_id: Some(call.user_id.clone()),
+            action: action.into(),
+            description: format!(
+                "attempt {attempts} to transfer ownership of {} failed: {e}; {next}",
+                call.user_id
+            ),
+            ..AuditEntry::default()
+        };
+        self.transfer_failed(call, outcome, e, now, &entry).await?;
+        self.delivery_counts.count(
+            DeliveryKind::Transfer,
+            if dead { Outcome::Dead } else { Outcome::Failed },
+        );
+        Ok(())
     }
 
     /// Purge deleted users whose retention window has ended.
@@ -252,13 +301,18 @@ impl Directory {
     }
 }
 
-/// Run deliveries and purges until the process ends. Each round runs under
+/// Run deliveries, purges and pruning until the process ends. Each round runs under
 /// the store's worker lease: with several instances on one database, one of
 /// them does a round while the others skip it.
-pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
+/// Run background rounds until `stop` turns true; a round under way
+/// finishes first (the process awaits the handle at shutdown).
+pub fn spawn_worker(
+    dir: Arc<Directory>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let poll = Duration::from_millis(dir.config.hooks.poll_ms.max(10));
-        loop {
+        while !*stop.borrow() {
             match dir.store.worker_lease().await {
                 Ok(Some(lease)) => {
                     if let Err(e) = dir.deliver_due().await {
@@ -266,6 +320,12 @@ pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
                     }
                     if let Err(e) = dir.purge_due().await {
                         tracing::error!(error = %e, "purge round failed");
+                    }
+                    if let Err(e) = dir.prune_delivered().await {
+                        tracing::error!(error = %e, "pruning delivered rows failed");
+                    }
+                    if let Err(e) = dir.sweep_abandoned_mail().await {
+                        tracing::error!(error = %e, "sweeping abandoned mail failed");
                     }
                     if let Err(e) = lease.release().await {
                         tracing::error!(error = %e, "releasing the worker lease failed");
@@ -278,7 +338,10 @@ pub fn spawn_worker(dir: Arc<Directory>) -> tokio::task::JoinHandle<()> {
             if let Err(e) = dir.resume_jobs().await {
                 tracing::error!(error = %e, "resuming deprovisioning jobs failed");
             }
-            tokio::time::sleep(poll).await;
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
         }
     })
 }

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::scim::list::RawListParams;
-use crate::scim::ScimError;
+use scim_protocol::list::RawListParams;
+use scim_protocol::ScimError;
 
 /// A JSON request body. Accepts `application/scim+json`, `application/json`
 /// (with any parameters such as charset) or no Content-Type at all.
@@ -29,7 +29,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             if !ok {
                 return Err(ApiError(ScimError::new(
                     415,
-                    Some(crate::scim::ScimType::InvalidSyntax),
+                    Some(scim_protocol::ScimType::InvalidSyntax),
                     format!("unsupported Content-Type \"{mime}\"; send application/scim+json"),
                 )));
             }

@@ -1,10 +1,13 @@
 //! A small Prometheus text exporter: request counts and latency histograms
-//! per route template and status.
+//! per route template and status; the delivery queues and outcomes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::directory::delivery::{DeliveryFigures, QueueGauge};
 
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -20,9 +23,40 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// Requests answered 503 at once: the concurrency limit was reached.
+    shed: AtomicU64,
+    /// Requests answered 429: their credential's rate limit was reached.
+    rate_limited: AtomicU64,
 }
 
 impl Metrics {
+    pub fn count_shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render_limits(&self, out: &mut String) {
+        for (name, help, v) in [
+            (
+                "rollcall_http_requests_shed_total",
+                "Requests refused with 503 at the concurrency limit.",
+                &self.shed,
+            ),
+            (
+                "rollcall_http_requests_rate_limited_total",
+                "Requests refused with 429 by a credential's rate limit.",
+                &self.rate_limited,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
         if let Ok(mut m) = self.requests.lock() {
@@ -46,6 +80,7 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
+        self.render_limits(&mut out);
         let _ = writeln!(
             out,
             "# HELP rollcall_http_requests_total HTTP requests handled."
@@ -95,5 +130,47 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// A gauge of each delivery queue: name, help, value.
+type QueueSeries = (&'static str, &'static str, fn(&QueueGauge) -> f64);
+
+const QUEUE_SERIES: [QueueSeries; 3] = [
+    (
+        "rollcall_outbox_pending",
+        "Deliveries queued to the host (due or backing off), by kind.",
+        |q| q.pending as f64,
+    ),
+    (
+        "rollcall_outbox_oldest_pending_age_seconds",
+        "Age of the oldest queued delivery (0 with none), by kind.",
+        |q| q.oldest_age_seconds,
+    ),
+    (
+        "rollcall_outbox_dead",
+        "Deliveries given up (dead letters) until replayed, by kind.",
+        |q| q.dead as f64,
+    ),
+];
+
+/// The delivery figures: each configured queue's length, oldest age and
+/// dead letters now, and this process's calls by kind and outcome.
+pub fn render_deliveries(out: &mut String, f: &DeliveryFigures) {
+    for (name, help, value) in QUEUE_SERIES {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for q in &f.queues {
+            let _ = writeln!(out, "{name}{{kind=\"{}\"}} {}", q.kind, value(q));
+        }
+    }
+    let name = "rollcall_deliveries_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Calls to the host by kind and outcome: delivered (2xx), failed (retried later), dead (given up)."
+    );
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (kind, outcome, n) in &f.outcomes {
+        let _ = writeln!(out, "{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}");
     }
 }

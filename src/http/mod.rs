@@ -3,10 +3,15 @@
 
 mod admin;
 mod auth;
+pub mod console;
+mod download;
 mod error;
 mod extract;
-mod handlers;
+mod health;
+pub mod limits;
 pub mod metrics;
+pub mod process_metrics;
+mod scim;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,9 +28,9 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 
 use crate::directory::Directory;
-use crate::scim::discovery::Capabilities;
-use crate::scim::list::PageLimits;
-use crate::scim::ScimError;
+use scim_protocol::discovery::Capabilities;
+use scim_protocol::list::PageLimits;
+use scim_protocol::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub const REQUEST_ID: &str = "x-request-id";
@@ -36,22 +41,38 @@ pub struct HttpConfig {
     /// Public base URL of the SCIM API (e.g. `https://id.example.com/scim/v2`);
     /// when unset, derived from each request's Host header.
     pub public_url: Option<String>,
+    /// Announced as `documentationUri` in /ServiceProviderConfig when set.
+    pub documentation_uri: Option<String>,
     pub max_payload_size: usize,
     pub page: PageLimits,
     /// Most operations one Bulk request may carry.
     pub bulk_max_operations: usize,
     /// Largest Bulk request body, in bytes.
     pub bulk_max_payload_size: usize,
+    /// Back-pressure and timeouts (`[limits]`).
+    pub limits: limits::LimitsConfig,
+    /// `[rate_limit]`, off when absent.
+    pub rate_limit: Option<limits::RateLimitConfig>,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<String>,
+    /// `/metrics` is served on a listener of its own (`metrics_app`), not
+    /// beside the API.
+    pub metrics_apart: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             public_url: None,
+            documentation_uri: None,
             max_payload_size: 1024 * 1024,
             page: PageLimits::default(),
             bulk_max_operations: 10_000,
             bulk_max_payload_size: 16 * 1024 * 1024,
+            limits: limits::LimitsConfig::default(),
+            rate_limit: None,
+            metrics_token: None,
+            metrics_apart: false,
         }
     }
 }
@@ -63,6 +84,26 @@ pub struct AppState {
     pub oauth: Arc<crate::directory::oauth::OAuthVerifier>,
     pub http: Arc<HttpConfig>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The concurrency limit's slots.
+    pub admission: limits::Admission,
+    /// Per-credential token buckets (`[rate_limit]`).
+    pub rate_limit: Arc<limits::RateLimiter>,
+    /// Set at shutdown: `/readyz` answers 503 "draining".
+    pub draining: Draining,
+}
+
+/// The process is stopping: load balancers should send no new requests.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 impl AppState {
@@ -88,6 +129,13 @@ pub fn app(state: AppState) -> Router {
             .map_request(normalize_path)
             .service(inner),
     )
+}
+
+/// `/metrics` alone, for `[metrics] listen`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
 }
 
 fn normalize_path(mut req: Request) -> Request {
@@ -119,96 +167,245 @@ fn normalize_path(mut req: Request) -> Request {
 
 fn routes(state: AppState) -> Router {
     let scim = Router::new()
-        .route(
-            "/Users",
-            get(handlers::list_users).post(handlers::create_user),
-        )
-        .route("/Users/.search", post(handlers::search_users))
+        .route("/Users", get(scim::list_users).post(scim::create_user))
+        .route("/Users/.search", post(scim::search_users))
         .route(
             "/Users/{id}",
-            get(handlers::get_user)
-                .put(handlers::replace_user)
-                .patch(handlers::patch_user)
-                .delete(handlers::delete_user),
+            get(scim::get_user)
+                .put(scim::replace_user)
+                .patch(scim::patch_user)
+                .delete(scim::delete_user),
         )
-        .route(
-            "/Groups",
-            get(handlers::list_groups).post(handlers::create_group),
-        )
-        .route("/Groups/.search", post(handlers::search_groups))
+        .route("/Groups", get(scim::list_groups).post(scim::create_group))
+        .route("/Groups/.search", post(scim::search_groups))
         .route(
             "/Groups/{id}",
-            get(handlers::get_group)
-                .put(handlers::replace_group)
-                .patch(handlers::patch_group)
-                .delete(handlers::delete_group),
+            get(scim::get_group)
+                .put(scim::replace_group)
+                .patch(scim::patch_group)
+                .delete(scim::delete_group),
         )
-        .route("/.search", post(handlers::search_all))
+        .route("/.search", post(scim::search_all))
         .route(
             "/Bulk",
-            post(handlers::bulk).layer(DefaultBodyLimit::max(state.http.bulk_max_payload_size)),
+            post(scim::bulk).layer(DefaultBodyLimit::max(state.http.bulk_max_payload_size)),
         )
         .route(
             "/Me",
-            get(handlers::me)
-                .post(handlers::me)
-                .put(handlers::me)
-                .patch(handlers::me)
-                .delete(handlers::me),
+            get(scim::me)
+                .post(scim::me)
+                .put(scim::me)
+                .patch(scim::me)
+                .delete(scim::me),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
-        .route(
-            "/ServiceProviderConfig",
-            get(handlers::service_provider_config),
-        )
-        .route("/ResourceTypes", get(handlers::resource_types))
-        .route("/ResourceTypes/{id}", get(handlers::resource_type))
-        .route("/Schemas", get(handlers::schemas))
-        .route("/Schemas/{id}", get(handlers::schema))
-        .fallback(handlers::not_found)
+        .route("/ServiceProviderConfig", get(scim::service_provider_config))
+        .route("/ResourceTypes", get(scim::resource_types))
+        .route("/ResourceTypes/{id}", get(scim::resource_type))
+        .route("/Schemas", get(scim::schemas))
+        .route("/Schemas/{id}", get(scim::schema))
+        .fallback(scim::not_found)
         .layer(middleware::map_response(scim_method_not_allowed))
         .layer(DefaultBodyLimit::max(state.http.max_payload_size));
 
     let request_id = HeaderName::from_static(REQUEST_ID);
-    Router::new()
+    let mut router = Router::new()
         .nest("/scim/v2", scim)
         .nest("/admin/v1", admin::routes(state.clone()))
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/metrics", get(handlers::metrics))
-        .fallback(handlers::not_found)
-        .layer(middleware::from_fn(run_to_completion))
+        .merge(console::routes(state.http.max_payload_size))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    if !state.http.metrics_apart {
+        router = router.route("/metrics", get(health::metrics));
+    }
+    router
+        .fallback(scim::not_found)
+        .layer(middleware::from_fn(refuse_control_characters))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            run_to_completion,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::admit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let rid = req
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", request_id = %rid, method = %req.method(), uri = %req.uri())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(middleware::map_request(drop_unfit_request_id))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .with_state(state)
+}
+
+/// The rule of text (`scim_protocol::text`) at the door, for what every
+/// surface reads from the URL: a path holding a control character, or a
+/// query parameter holding one but TAB, LF and CR, is refused with 400
+/// (`invalidValue`, the admin API's `invalid_value`) before any handler
+/// reads it. Bodies are checked where they are read.
+async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    match check_uri(req.uri()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => error::before_handler(req.uri().path(), "invalid_value", &e),
+    }
+}
+
+fn check_uri(uri: &axum::http::Uri) -> Result<(), ScimError> {
+    if has_encoded_control(uri.path()) {
+        return Err(ScimError::invalid_value(
+            "the path holds a control character: no id or name holds one",
+        ));
+    }
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        scim_protocol::text::check_chars("a query parameter's name", &k)?;
+        scim_protocol::text::check_chars(&k, &v)?;
+    }
+    Ok(())
+}
+
+/// Whether a path holds `%00`–`%1F` or `%7F` (a URI cannot hold the raw
+/// bytes).
+fn has_encoded_control(path: &str) -> bool {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    path.as_bytes().windows(3).any(|w| match w {
+        [b'%', h, l] => match (hex(*h), hex(*l)) {
+            (Some(h), Some(l)) => h * 16 + l < 0x20 || h * 16 + l == 0x7f,
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// The longest `X-Request-Id` a client may set.
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's `X-Request-Id` is kept only if it looks like one (1 to 128
+/// letters, digits, `-`, `_`, `.`, `:`); anything else is dropped, and the
+/// server mints its own (a UUID). The id is a correlation field: it lands
+/// in logs and audit rows, so it must not carry text a reader could take
+/// for something else.
+async fn drop_unfit_request_id(mut req: Request) -> Request {
+    let fit = req.headers().get(REQUEST_ID).map(|v| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= MAX_REQUEST_ID
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
+    });
+    if fit == Some(false) {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
+}
+
+/// The span every log line of a request carries: its id, method, the
+/// route template (`/admin/v1/invitations/{token}`, never the path itself:
+/// a path can hold a secret or a userName) and the query with only the
+/// values that cannot hold personal data or secrets.
+fn request_span(req: &Request) -> tracing::Span {
+    let rid = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let route = route_of(req);
+    let query = req.uri().query().map(loggable_query).unwrap_or_default();
+    tracing::info_span!("request", request_id = %rid, method = %req.method(), route = %route, query = %query)
+}
+
+/// The route template a request matched, or `unmatched`.
+fn route_of(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string())
+}
+
+/// Query parameters whose values are logged: paging, sorting, projection
+/// and enumerations. Every other value (`filter`, `search`, a userName, a
+/// successor …) is logged as `[redacted]`.
+const LOGGED_QUERY_VALUES: [&str; 17] = [
+    "count",
+    "startIndex",
+    "sortBy",
+    "sortOrder",
+    "attributes",
+    "excludedAttributes",
+    "page",
+    "page_size",
+    "sort",
+    "order",
+    "status",
+    "type",
+    "after",
+    "limit",
+    "format",
+    "dry_run",
+    "action",
+];
+
+/// The query as the log shows it: names kept, values only where harmless.
+fn loggable_query(query: &str) -> String {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            if LOGGED_QUERY_VALUES.contains(&k.as_ref()) {
+                format!("{}={}", enc(&k), enc(&v))
+            } else {
+                format!("{}=[redacted]", enc(&k))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A request runs to its end even when its client goes away: a dropped
 /// connection must not cancel a handler half-way through a transaction (the
 /// database connection would go back to the pool mid-statement). A panic in
 /// the handler is passed on to the panic layer.
-async fn run_to_completion(req: Request, next: middleware::Next) -> axum::response::Response {
+///
+/// The request's [`Cancel`](crate::directory::Cancel) is set when the
+/// client goes away or `request_timeout_seconds` pass (`bulk_timeout_seconds`
+/// for Bulk); long operations
+/// (Bulk) stop at their next step. At the timeout the client is answered
+/// 408 if its body was still arriving, 503 otherwise (the work may still
+/// finish: a client reads before it retries). A body whose deadline passed
+/// is answered 408 whatever the handler made of the broken read.
+async fn run_to_completion(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
     use tracing::Instrument;
+    let cancel = crate::directory::Cancel::default();
+    req.extensions_mut().insert(cancel.clone());
+    let body = req
+        .extensions()
+        .get::<crate::serve::BodyProgress>()
+        .cloned();
+    let path = req.uri().path().to_string();
+    let guard = crate::directory::CancelOnDrop::new(cancel.clone());
     let span = tracing::Span::current();
-    match tokio::spawn(next.run(req).instrument(span)).await {
-        Ok(response) => response,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    let handled = error::with_cause_slot(next.run(req)).instrument(span);
+    let timeout = state.http.limits.timeout_for(&path);
+    let resp = match tokio::time::timeout(timeout, tokio::spawn(handled)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(_)) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Err(_) => {
+            cancel.cancel();
+            let slow_client = body.as_ref().is_some_and(|b| b.reading() || b.timed_out());
+            error::timed_out(&path, slow_client, timeout)
+        }
+    };
+    guard.disarm();
+    match body {
+        Some(b) if b.timed_out() && resp.status() != StatusCode::REQUEST_TIMEOUT => {
+            error::timed_out(&path, true, state.http.limits.body_read_timeout())
+        }
+        _ => resp,
     }
 }
 
@@ -241,7 +438,8 @@ async fn scim_method_not_allowed(resp: Response) -> Response {
     resp
 }
 
-/// Count and time every request.
+/// Count and time every request; log its error, if it answers one (the
+/// one place errors are logged).
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     // Only standard methods get their own series; anything else is OTHER.
@@ -249,13 +447,22 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
         _ => "OTHER".to_string(),
     };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    let route = route_of(&req);
     let resp = next.run(req).await;
     let elapsed = start.elapsed();
+    if let Some(e) = resp.extensions().get::<error::ErrorLog>() {
+        if e.code == Some("invalidFilter") {
+            // The parser's detail quotes the filter: its values stay out.
+            let detail = "the filter is invalid (its text is not logged)".to_string();
+            error::ErrorLog {
+                detail,
+                ..e.clone()
+            }
+            .emit();
+        } else {
+            e.emit();
+        }
+    }
     state
         .metrics
         .observe(&method, &route, resp.status().as_u16(), elapsed);
@@ -265,4 +472,39 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         "response"
     );
     resp.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_encoded_control, loggable_query};
+
+    #[test]
+    fn a_path_with_an_encoded_control_character_is_found() {
+        for p in ["/scim/v2/Users/%00", "/a%1fb", "/x/%7F", "/%0A"] {
+            assert!(has_encoded_control(p), "{p}");
+        }
+        for p in [
+            "/scim/v2/Users/abc",
+            "/a%20b",
+            "/%e2%80%8b",
+            "/%",
+            "/%0",
+            "/%zz",
+        ] {
+            assert!(!has_encoded_control(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn logged_queries_keep_names_and_only_harmless_values() {
+        assert_eq!(
+            loggable_query("filter=userName%20eq%20%22ada%40x.io%22&count=10&startIndex=1"),
+            "filter=[redacted]&count=10&startIndex=1"
+        );
+        assert_eq!(
+            loggable_query("search=ada&transfer_to=bob&page=2"),
+            "search=[redacted]&transfer_to=[redacted]&page=2"
+        );
+        assert_eq!(loggable_query(""), "");
+    }
 }

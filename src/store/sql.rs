@@ -7,9 +7,9 @@ use scim_filter_parser::CompareOp;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::Any;
 
-use crate::scim::filter::{Cond, Field, MultiAttr, Operand};
-use crate::scim::list::{SortKey, SortOrder};
-use crate::scim::schema::{AttrType, Kind};
+use scim_protocol::filter::{Cond, Field, MultiAttr, Operand};
+use scim_protocol::list::{SortKey, SortOrder};
+use scim_protocol::schema::{AttrType, Kind};
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,25 +63,6 @@ impl SqlFrag {
     pub fn append(&mut self, other: SqlFrag) -> &mut Self {
         self.parts.extend(other.parts);
         self
-    }
-    /// The text with `?` for each parameter (for logs and tests).
-    pub fn debug_sql(&self) -> String {
-        self.parts
-            .iter()
-            .map(|p| match p {
-                Part::Sql(s) => s.as_str(),
-                Part::Bind(_) => "?",
-            })
-            .collect()
-    }
-    pub fn binds(&self) -> Vec<&Bind> {
-        self.parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Bind(b) => Some(b),
-                Part::Sql(_) => None,
-            })
-            .collect()
     }
 }
 

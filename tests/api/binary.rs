@@ -124,18 +124,21 @@ fn audit_export_as_jsonl_and_csv() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["objectName"], "a,comma");
-    assert_eq!(lines[1]["action"], "created");
+    assert_eq!(lines.len(), 3);
+    // Creating the token is audited first, as the operator who ran it.
+    assert_eq!(lines[0]["action"], "token_created");
+    assert!(lines[0]["actor"].as_str().unwrap().starts_with("cli:"));
+    assert_eq!(lines[1]["objectName"], "a,comma");
+    assert_eq!(lines[2]["action"], "created");
     let csv = run("csv");
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description"
+        "id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description,job_id"
     );
-    assert_eq!(rows.len(), 3);
-    assert!(rows[1].contains(",\"a,comma\",created,"), "{}", rows[1]);
-    assert!(rows[1].contains("token:test"));
+    assert_eq!(rows.len(), 4);
+    assert!(rows[2].contains(",\"a,comma\",created,"), "{}", rows[2]);
+    assert!(rows[2].contains("token:test"));
     let out = Command::new(crate::server::bin())
         .args(["audit", "export", "--tenant", "nobody", "--database", &db])
         .output()

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::server::{bin, request, token, Server};
 
-fn auth(token: &str) -> Vec<(String, String)> {
+pub(crate) fn auth(token: &str) -> Vec<(String, String)> {
     vec![
         ("Authorization".into(), format!("Bearer {token}")),
         ("Content-Type".into(), "application/scim+json".into()),
@@ -40,7 +40,7 @@ fn seed(addr: &str, token: &str, n: usize) {
     assert!(!r.body.contains("\"status\":\"4"), "{}", r.body);
 }
 
-fn rollcall(db: &str, args: &[&str]) -> Output {
+pub(crate) fn rollcall(db: &str, args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
         .args(["--database", db])
@@ -49,7 +49,7 @@ fn rollcall(db: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok(db: &str, args: &[&str]) -> String {
+pub(crate) fn ok(db: &str, args: &[&str]) -> String {
     let out = rollcall(db, args);
     assert!(
         out.status.success(),
@@ -71,6 +71,34 @@ fn get(addr: &str, token: &str, path: &str) -> Value {
     serde_json::from_str(&r.body).unwrap()
 }
 
+/// How many users of `acme` are disabled, as `rollcall user list` (the
+/// operator) counts them: the admin API's user list needs a credential
+/// bound to an admin user, and this tenant has none.
+fn disabled(db: &str) -> u64 {
+    let v = json_of(
+        db,
+        &["user", "list", "--tenant", "acme", "--status", "disabled"],
+    );
+    v["total"].as_u64().unwrap()
+}
+
+/// The deprovisioning jobs of `acme`, the admin API's view, read through
+/// the directory as the operator (for the same reason).
+fn operator_jobs(db: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = rollcall::directory::Directory::open_plain(db)
+            .await
+            .unwrap();
+        let tenant = dir.find_tenant("acme").await.unwrap().unwrap();
+        let jobs = dir.job_list(&crate::support::operator_ctx(&tenant)).await;
+        serde_json::to_value(jobs.unwrap()).unwrap()
+    })
+}
+
 #[test]
 fn user_and_group_commands_mirror_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +106,11 @@ fn user_and_group_commands_mirror_the_admin_api() {
     let tok = token(&db, "acme");
     let server = Server::start(&db);
     seed(&server.addr, &tok, 12);
-    let u03 = get(&server.addr, &tok, "/admin/v1/users?search=u03")["items"][0]["id"]
+    let u03 = get(
+        &server.addr,
+        &tok,
+        "/scim/v2/Users?filter=userName+eq+%22u03%22",
+    )["Resources"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -301,14 +333,11 @@ fn deprovision_dry_run_report_rerun_and_a_killed_run_that_resumes() {
             .all(|l| l.contains(",would deactivate,created,disabled,")),
         "{text}"
     );
-    assert_eq!(
-        get(&server.addr, &tok, "/admin/v1/users?status=disabled")["total"],
-        0
-    );
+    assert_eq!(disabled(&db), 0);
 
     // A run killed midway …
     let done_before_kill = start_and_kill(&db, input);
-    let jobs = get(&server.addr, &tok, "/admin/v1/deprovision-jobs");
+    let jobs = operator_jobs(&db);
     let job = jobs["items"]
         .as_array()
         .unwrap()
@@ -323,10 +352,7 @@ fn deprovision_dry_run_report_rerun_and_a_killed_run_that_resumes() {
         done >= done_before_kill && done < 60,
         "{done} of 60 done at the kill"
     );
-    assert_eq!(
-        get(&server.addr, &tok, "/admin/v1/users?status=disabled")["total"],
-        done as u64
-    );
+    assert_eq!(disabled(&db), done as u64);
 
     // … resumes where it stopped when run again.
     let out = rollcall(
@@ -357,15 +383,12 @@ fn deprovision_dry_run_report_rerun_and_a_killed_run_that_resumes() {
             .all(|l| l.contains(",deactivated,created,disabled,")),
         "every row deactivated once: {text}"
     );
-    assert_eq!(
-        get(&server.addr, &tok, "/admin/v1/users?status=disabled")["total"],
-        60
-    );
+    assert_eq!(disabled(&db), 60);
     // Each user was changed once, under the job id.
     let audit = get(
         &server.addr,
         &tok,
-        &format!("/admin/v1/audit?request_id={id}&action=disabled&limit=1000"),
+        &format!("/admin/v1/audit?job_id={id}&action=disabled&limit=1000"),
     );
     assert_eq!(audit["items"].as_array().unwrap().len(), 60);
 
@@ -387,28 +410,8 @@ fn deprovision_dry_run_report_rerun_and_a_killed_run_that_resumes() {
     assert_eq!(v["actions"], json!({"none": 60}));
 }
 
-#[test]
-fn an_api_job_of_a_killed_server_resumes_on_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::fresh_database(&dir);
-    let cfg = dir.path().join("rollcall.toml");
-    std::fs::write(&cfg, "[tenants.acme]\nsuper_admins = [\"boss\"]\n").unwrap();
-    let cfg = cfg.to_str().unwrap();
-    let tok = token(&db, "acme");
-    let server = Server::start_with(&db, &["--config", cfg]);
-    let boss = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"boss"}"#;
-    assert_eq!(
-        request(
-            &server.addr,
-            "POST",
-            "/scim/v2/Users",
-            &auth(&tok),
-            Some(boss)
-        )
-        .status,
-        201
-    );
-    seed(&server.addr, &tok, 40);
+/// Admin credentials of `user` (made with the command line).
+fn admin_credentials(db: &str, cfg: &str, user: &str) -> String {
     let out = Command::new(bin())
         .args([
             "token",
@@ -416,9 +419,11 @@ fn an_api_job_of_a_killed_server_resumes_on_the_next_start() {
             "--tenant",
             "acme",
             "--user",
-            "boss",
+            user,
+            "--scope",
+            "admin,audit",
             "--database",
-            &db,
+            db,
             "--config",
             cfg,
         ])
@@ -429,9 +434,41 @@ fn an_api_job_of_a_killed_server_resumes_on_the_next_start() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let adm = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let leavers: Vec<String> = (0..40).map(|i| format!("u{i:02}")).collect();
-    let body = json!({"mode": "deactivate", "leavers": leavers, "batchSize": 2, "pauseMs": 100});
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Each value of `key` in `items`, with how often it occurs.
+fn tally<'a>(items: &'a [Value], key: &str) -> std::collections::BTreeMap<&'a str, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for i in items {
+        *out.entry(i[key].as_str().unwrap()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// A server on `db` whose tenant has `n` users and an admin (boss), and a
+/// slow job deactivating them all (10 rows a batch, 40 ms apart); the
+/// server, the tenant token, the admin's and the answer to the start.
+fn a_slow_job_of(
+    db: &str,
+    cfg: &str,
+    n: usize,
+) -> (Server, String, String, crate::server::HttpResponse) {
+    let tok = token(db, "acme");
+    let server = Server::start_with(db, &["--config", cfg]);
+    let boss = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"boss"}"#;
+    let r = request(
+        &server.addr,
+        "POST",
+        "/scim/v2/Users",
+        &auth(&tok),
+        Some(boss),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    seed(&server.addr, &tok, n);
+    let adm = admin_credentials(db, cfg, "boss");
+    let leavers: Vec<String> = (0..n).map(|i| format!("u{i:02}")).collect();
+    let body = json!({"mode": "deactivate", "leavers": leavers, "batchSize": 10, "pauseMs": 40});
     let r = request(
         &server.addr,
         "POST",
@@ -440,45 +477,173 @@ fn an_api_job_of_a_killed_server_resumes_on_the_next_start() {
         Some(&body.to_string()),
     );
     assert_eq!(r.status, 202, "{}", r.body);
+    (server, tok, adm, r)
+}
+
+/// Exactly one audit row (in the job's trail) and one `user.deactivated`
+/// event per user of the job: nothing was done twice.
+fn each_user_changed_once(addr: &str, adm: &str, tok: &str, id: &str, n: usize) {
+    let trail = get(
+        addr,
+        adm,
+        &format!("/admin/v1/audit?job_id={id}&limit=1000"),
+    );
+    let trail = trail["items"].as_array().unwrap().clone();
+    let actions = tally(&trail, "action");
+    assert_eq!(
+        actions,
+        [
+            ("deprovision_finished", 1),
+            ("deprovision_started", 1),
+            ("disabled", n)
+        ]
+        .into_iter()
+        .collect()
+    );
+    let changed: Vec<Value> = trail
+        .into_iter()
+        .filter(|e| e["action"] == "disabled")
+        .collect();
+    let per_user = tally(&changed, "objectId");
+    assert_eq!(per_user.len(), n, "every user once");
+    assert!(per_user.values().all(|times| *times == 1));
+    let events = get(addr, tok, "/admin/v1/events?limit=1000");
+    let deactivated: Vec<Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "user.deactivated")
+        .cloned()
+        .collect();
+    let per_user = tally(&deactivated, "objectId");
+    assert_eq!(
+        (deactivated.len(), per_user.len()),
+        (n, n),
+        "one event per user"
+    );
+}
+
+/// Kill -9 in the middle of an API job of 300 rows: the next server resumes
+/// it at once (the dead runner's process is gone: no waiting out its
+/// 60-second lease) and finishes it, and no user is changed, audited or
+/// announced twice.
+#[test]
+fn kill_9_mid_deprovisioning_resumes_on_restart_and_does_nothing_twice() {
+    const N: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::fresh_database(&dir);
+    let cfg = dir.path().join("rollcall.toml");
+    std::fs::write(&cfg, "[tenants.acme]\nsuper_admins = [\"boss\"]\n").unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let (server, tok, adm, r) = a_slow_job_of(&db, cfg, N);
     let job: Value = serde_json::from_str(&r.body).unwrap();
-    let path = format!("/admin/v1/deprovision-jobs/{}", job["id"].as_str().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = job["id"].as_str().unwrap().to_string();
+    let path = format!("/admin/v1/deprovision-jobs/{id}");
+    let deadline = Instant::now() + Duration::from_secs(60);
     let first_runner = loop {
         let j = get(&server.addr, &adm, &path);
-        if j["done"].as_u64().unwrap() > 0 {
+        if j["done"].as_u64().unwrap() >= 50 {
             assert_eq!(j["state"], "running", "killed midway: {j}");
             break j["runner"].clone();
         }
         assert!(Instant::now() < deadline, "no progress: {j}");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     };
-    drop(server); // SIGKILL: the job stops between two batches or inside one.
+    drop(server); // SIGKILL (and reaped): between two batches or inside one.
+    let at_kill = operator_jobs(&db)["items"][0].clone();
+    let done_at_kill = at_kill["done"].as_u64().unwrap();
+    assert!(
+        at_kill["state"] == "running" && (50..N as u64).contains(&done_at_kill),
+        "{at_kill}"
+    );
+    let restarted = Instant::now();
     let server = Server::start_with(&db, &["--config", cfg]);
-    let deadline = Instant::now() + Duration::from_secs(60);
     let finished = loop {
         let j = get(&server.addr, &adm, &path);
         if j["state"] == "done" {
             break j;
         }
-        assert!(Instant::now() < deadline, "the job was not resumed: {j}");
+        assert!(
+            restarted.elapsed() < Duration::from_secs(30),
+            "the job was not resumed at once: {j}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_ne!(
         finished["runner"], first_runner,
         "the new server ran the rest"
     );
-    assert_eq!(finished["actions"], json!({"deactivated": 40}));
-    let audit = get(
-        &server.addr,
-        &adm,
-        &format!(
-            "/admin/v1/audit?request_id={}&action=disabled&limit=1000",
-            job["id"].as_str().unwrap()
-        ),
+    assert_eq!(finished["actions"], json!({"deactivated": N}));
+    assert_eq!(disabled(&db), N as u64);
+    each_user_changed_once(&server.addr, &adm, &tok, &id, N);
+}
+
+/// `rollcall backup --database DB --to TO`; its output, whatever the outcome.
+fn backup(db: &str, to: impl AsRef<std::path::Path>) -> std::process::Output {
+    std::process::Command::new(crate::server::bin())
+        .args(["backup", "--database", db, "--to"])
+        .arg(to.as_ref())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn backup_writes_a_checked_copy_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::fresh_database(&dir);
+    let tok = crate::server::token(&db, "acme");
+    if crate::support::on_postgres() {
+        let out = backup(&db, dir.path().join("x.db"));
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    {
+        let server = crate::server::Server::start(&db);
+        let body = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"kept@acme.test"}"#;
+        let auth = vec![
+            ("Authorization".to_string(), format!("Bearer {tok}")),
+            (
+                "Content-Type".to_string(),
+                "application/scim+json".to_string(),
+            ),
+        ];
+        let r = crate::server::request(&server.addr, "POST", "/scim/v2/Users", &auth, Some(body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        // Taken while the server runs (its WAL holds the latest write).
+        let to = dir.path().join("backup.db");
+        let out = backup(&db, &to);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("integrity check ok"), "{err}");
+    }
+    let to = dir.path().join("backup.db");
+    // One self-contained file.
+    assert!(!dir.path().join("backup.db-wal").exists());
+    // The copy serves: the user is there.
+    let copy = format!("sqlite://{}", to.display());
+    let list = crate::server::run(&[
+        "user",
+        "list",
+        "--tenant",
+        "acme",
+        "--database",
+        &copy,
+        "--json",
+    ]);
+    assert!(list.contains("kept@acme.test"), "{list}");
+    // A second backup to the same file is refused and leaves it alone.
+    let before = std::fs::read(&to).unwrap();
+    let out = backup(&db, &to);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    assert_eq!(std::fs::read(&to).unwrap(), before);
+    // A database that does not exist is not created by a backup.
+    let missing = dir.path().join("missing.db");
+    let out = backup(
+        &format!("sqlite://{}", missing.display()),
+        dir.path().join("y.db"),
     );
-    assert_eq!(
-        audit["items"].as_array().unwrap().len(),
-        40,
-        "no row applied twice"
-    );
+    assert!(!out.status.success());
+    assert!(!missing.exists());
 }

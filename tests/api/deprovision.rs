@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::directory::{admin, root};
 use crate::support::{admin_token, TestApp, USER};
 
-const CONFIG: &str = "[tenants.acme]\nsuper_admins = [\"root@acme.test\"]\n\n[[role_mapping]]\nmatch = { group = \"Admins\" }\nset = { role = \"admin\" }\n";
+pub const CONFIG: &str = "[tenants.acme]\nsuper_admins = [\"root@acme.test\"]\n[tenants.globex]\nsuper_admins = [\"boss@globex.test\"]\n\n[[role_mapping]]\nmatch = { group = \"Admins\" }\nset = { role = \"admin\" }\n";
 
 /// Start a job and wait for it to finish; the finished job with all rows.
 pub async fn run(app: &TestApp, token: &str, body: Value) -> Value {
@@ -50,6 +50,13 @@ pub async fn run(app: &TestApp, token: &str, body: Value) -> Value {
     panic!("job {id} did not finish");
 }
 
+/// `GET /admin/v1/deprovision-jobs` with admin credentials.
+async fn jobs(app: &TestApp, token: &str) -> Value {
+    let r = admin(app, token, Method::GET, "/admin/v1/deprovision-jobs", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
 fn rows(job: &Value) -> Vec<Value> {
     job["rows"]["items"].as_array().unwrap().clone()
 }
@@ -64,7 +71,7 @@ async fn status(app: &TestApp, id: &str) -> String {
     u.status
 }
 
-async fn people(app: &TestApp) -> Vec<String> {
+pub async fn people(app: &TestApp) -> Vec<String> {
     let mut ids = Vec::new();
     for name in ["ann", "bob", "cy", "dee"] {
         let body = json!({"schemas": [USER], "userName": format!("{name}@acme.test"),
@@ -156,7 +163,7 @@ async fn a_run_deactivates_audits_with_the_job_id_and_a_rerun_changes_nothing() 
     assert_eq!(job["actions"]["deactivated"], 2);
     // Every change carries the job id: the audit trail proves the run.
     let id = job["id"].as_str().unwrap();
-    let a = app.get(&format!("/admin/v1/audit?request_id={id}")).await;
+    let a = app.get(&format!("/admin/v1/audit?job_id={id}")).await;
     let actions: Vec<&str> = a.body["items"]
         .as_array()
         .unwrap()
@@ -177,6 +184,26 @@ async fn a_run_deactivates_audits_with_the_job_id_and_a_rerun_changes_nothing() 
         entry["description"].as_str().unwrap().contains(id),
         "{entry}"
     );
+    // A client naming the job's id as its X-Request-Id writes no entry into
+    // the job's trail: the trail is by job id, which only the runner sets.
+    let path = format!("/scim/v2/Users/{}", ids[3]);
+    let ops =
+        crate::support::patch_body(json!([{"op": "replace", "path": "displayName", "value": "D"}]));
+    let mut forged = app.request(Method::PATCH, &path, Some(&ops), Some(&app.token));
+    forged
+        .headers_mut()
+        .insert("x-request-id", id.parse().unwrap());
+    assert_eq!(app.send(forged).await.status, StatusCode::OK);
+    let again = app.get(&format!("/admin/v1/audit?job_id={id}")).await;
+    assert_eq!(again.body["items"], a.body["items"]);
+    let by_request = app.get(&format!("/admin/v1/audit?request_id={id}")).await;
+    let forged: Vec<&Value> = by_request.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(forged.len(), 1, "{}", by_request.text);
+    assert!(forged[0]["jobId"].is_null(), "{}", forged[0]);
     assert!(
         entry["actor"].as_str().unwrap().contains("root@acme.test"),
         "{entry}"
@@ -196,9 +223,8 @@ async fn a_run_deactivates_audits_with_the_job_id_and_a_rerun_changes_nothing() 
         "only the job's own entries"
     );
     // The report as CSV.
-    let r = app
-        .get(&format!("/admin/v1/deprovision-jobs/{id}/report"))
-        .await;
+    let path = format!("/admin/v1/deprovision-jobs/{id}/report");
+    let r = admin(&app, &token, Method::GET, &path, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.header("content-type").as_deref(),
@@ -218,8 +244,10 @@ async fn a_run_deactivates_audits_with_the_job_id_and_a_rerun_changes_nothing() 
         lines[1]
     );
     assert_eq!(lines.len(), 5);
-    let list = app.get("/admin/v1/deprovision-jobs").await;
-    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        jobs(&app, &token).await["items"].as_array().unwrap().len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -327,13 +355,17 @@ async fn job_requests_are_checked_and_need_admin_credentials() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        app.get("/admin/v1/deprovision-jobs").await.body["items"],
-        json!([])
-    );
-    let r = app.get("/admin/v1/deprovision-jobs/nope").await;
+    assert_eq!(jobs(&app, &token).await["items"], json!([]));
+    let r = admin(
+        &app,
+        &token,
+        Method::GET,
+        "/admin/v1/deprovision-jobs/nope",
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    // Another tenant never sees the job.
+    // Another tenant's admin never sees the job.
     let job = run(
         &app,
         &token,
@@ -341,6 +373,14 @@ async fn job_requests_are_checked_and_need_admin_credentials() {
     )
     .await;
     let other = app.token_for("globex").await;
+    let boss = json!({"schemas": [USER], "userName": "boss@globex.test"});
+    let r = app
+        .call_as(&other, Method::POST, "/scim/v2/Users", Some(&boss))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let globex = app.store.find_tenant("globex").await.unwrap().unwrap();
+    let boss_id = r.body["id"].as_str().unwrap();
+    let other = admin_token(&app.store, &globex, boss_id, "globex-admin").await;
     let r = app
         .call_as(
             &other,
@@ -350,4 +390,82 @@ async fn job_requests_are_checked_and_need_admin_credentials() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_previewed_dry_run_is_run_as_it_was_previewed() {
+    let app = TestApp::from_toml(CONFIG).await;
+    let (_, token) = root(&app).await;
+    let ids = people(&app).await;
+    let body = json!({"mode": "deactivate", "match": "userName",
+        "leavers": ["ann@acme.test", "bob@acme.test"], "dryRun": true});
+    let dry = run(&app, &token, body).await;
+    let dry_id = dry["id"].as_str().unwrap();
+    let hash = dry["inputHash"].as_str().unwrap();
+    assert_eq!(hash.len(), 64, "{dry}");
+    assert_eq!(status(&app, &ids[0]).await, "created");
+    let path = format!("/admin/v1/deprovision-jobs/{dry_id}/run");
+    // Another fingerprint: the input changed since the preview.
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        &path,
+        Some(json!({"inputHash": "0".repeat(64)})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
+    assert_eq!(
+        jobs(&app, &token).await["items"].as_array().unwrap().len(),
+        1
+    );
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        &path,
+        Some(json!({"inputHash": hash})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["dryRun"], false);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("/admin/v1/deprovision-jobs/{id}").as_str())
+    );
+    for _ in 0..400 {
+        if app
+            .store
+            .job(&app.tenant, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            == "done"
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status(&app, &ids[0]).await, "disabled");
+    assert_eq!(status(&app, &ids[1]).await, "disabled");
+    assert_eq!(status(&app, &ids[2]).await, "created");
+    // A real job is no dry run to run.
+    let real_hash = app
+        .store
+        .job(&app.tenant, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .input_hash;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/admin/v1/deprovision-jobs/{id}/run"),
+        Some(json!({"inputHash": real_hash})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }

@@ -27,6 +27,52 @@ async fn service_provider_config_announces_what_works() {
 }
 
 #[tokio::test]
+async fn documentation_uri_is_announced_only_when_configured() {
+    let app = TestApp::new().await;
+    let r = app.get("/scim/v2/ServiceProviderConfig").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.get("documentationUri").is_none(), "{}", r.body);
+
+    let uri = "https://wiki.example.com/identity/rollcall";
+    let app = TestApp::with_config(rollcall::http::HttpConfig {
+        documentation_uri: Some(uri.into()),
+        ..Default::default()
+    })
+    .await;
+    let r = app.get("/scim/v2/ServiceProviderConfig").await;
+    assert_eq!(r.body["documentationUri"], uri);
+    assert_eq!(r.body["patch"]["supported"], true);
+}
+
+/// The setting travels from the config file to the answer of the real binary.
+#[test]
+fn documentation_uri_comes_from_the_config_file() {
+    use crate::server::{request, Server};
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(&dir);
+    let config = dir.path().join("rollcall.toml");
+    std::fs::write(
+        &config,
+        "documentation_uri = \"https://wiki.example.com/identity/rollcall\"\n",
+    )
+    .unwrap();
+    let server = Server::start_with(&db, &["--config", config.to_str().unwrap()]);
+    let r = request(
+        &server.addr,
+        "GET",
+        "/scim/v2/ServiceProviderConfig",
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        body["documentationUri"],
+        "https://wiki.example.com/identity/rollcall"
+    );
+}
+
+#[tokio::test]
 async fn resource_types_and_schemas() {
     let app = TestApp::new().await;
     let r = app.get("/scim/v2/ResourceTypes").await;

@@ -1,30 +1,69 @@
-//! API tests: the real router, in-process, on real SQLite files; a few boot
-//! the real binary. One test binary keeps link time down.
+//! API tests: the real router, in-process, on real SQLite files (or
+//! PostgreSQL databases with `ROLLCALL_TEST_POSTGRES`); a few boot the real
+//! binary. One test binary keeps link time down. The modules follow the
+//! source areas they test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod admin;
-mod admin_api;
-mod auth;
+// Harness: an app on a fresh database (`support`), the real binary on a
+// loopback port (`server`).
+mod server;
+mod snapshot;
+mod support;
+
+// http/scim.rs and the protocol crate behind it: the SCIM surface.
 mod bad_input;
-mod binary;
 mod bulk;
-mod cli;
+mod concurrency;
 mod cursor;
-mod deprovision;
-mod directory;
 mod discovery;
 mod filters;
 mod groups;
-mod indexes;
-mod instances;
-mod lifecycle;
-mod oauth;
 mod patch;
 mod quirks;
 mod replay;
 mod robustness;
-mod seats;
-mod server;
-mod support;
 mod tenancy;
 mod users;
+
+// scim-protocol's rule of text at every door (SCIM, admin API, CSV), and
+// the fault test that sends random requests through the whole router.
+mod router_fuzz;
+mod validity;
+
+// http/auth.rs, directory/oauth/ and directory/sign_in/: credentials and
+// sign-in provisioning.
+mod auth;
+mod oauth;
+mod scopes;
+mod sign_in;
+mod tokens;
+
+// http/admin/ and directory/views/: the admin API.
+mod admin_api;
+mod audit_events;
+
+// http/console/ and directory/console.rs: the admin console (and, in
+// console/browser.rs, its screens in a real browser).
+mod console;
+
+// directory/: the rules (access, guards, lifecycle, seats, deprovisioning,
+// delivery to the host).
+mod delivery;
+mod deprovision;
+mod deprovision_end;
+mod directory;
+mod invitations;
+mod lifecycle;
+mod purge;
+mod seats;
+
+// store/: index use, the user search index, several instances on one database.
+mod indexes;
+mod instances;
+mod limits;
+mod search;
+
+// cli/ and main.rs: the command line and the real binary.
+mod binary;
+mod cli;
+mod serving;

@@ -14,9 +14,11 @@ fn oidc_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
 }
 
-struct Provider {
+/// The npm `oidc-provider` on a loopback port (`tests/oidc/provider.mjs`),
+/// killed on drop; `sign_in.rs` uses it too.
+pub(crate) struct Provider {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
 }
 
 impl Drop for Provider {
@@ -27,7 +29,21 @@ impl Drop for Provider {
 }
 
 impl Provider {
-    fn start(port: u16, keyset: &Path) -> Provider {
+    /// Start the provider; a start that prints no issuer line within 20 s
+    /// (a Node.js start that stalls, seen on loaded machines) is killed and
+    /// tried again, at most three times in all.
+    pub(crate) fn start(port: u16, keyset: &Path) -> Provider {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start(port, keyset) {
+                Ok(p) => return p,
+                Err(why) => last = why,
+            }
+        }
+        panic!("the OpenID provider did not start: {last}");
+    }
+
+    fn try_start(port: u16, keyset: &Path) -> Result<Provider, String> {
         let mut child = Command::new("node")
             .arg(oidc_dir().join("provider.mjs"))
             .env("OIDC_PORT", port.to_string())
@@ -37,21 +53,47 @@ impl Provider {
             .spawn()
             .expect("node is needed for the OAuth tests");
         let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let issuer = line
-            .trim()
-            .strip_prefix("issuer ")
-            .unwrap_or_else(|| panic!("provider did not start: {line:?}"))
-            .to_string();
-        Provider { child, issuer }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("no issuer line within 20 s".into());
+            }
+        };
+        match line.trim().strip_prefix("issuer ") {
+            Some(issuer) => Ok(Provider {
+                child,
+                issuer: issuer.to_string(),
+            }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("unexpected first line {line:?}"))
+            }
+        }
     }
 
-    fn port(&self) -> u16 {
+    /// Stop, then start again on the same port with another key set: the
+    /// issuer stays, its keys change.
+    pub(crate) fn rotate(&mut self, keyset: &Path) {
+        let port = self.port();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        *self = Provider::start(port, keyset);
+    }
+
+    pub(crate) fn port(&self) -> u16 {
         self.issuer.rsplit(':').next().unwrap().parse().unwrap()
     }
 
-    fn token(&self, resource: &str) -> String {
+    pub(crate) fn token(&self, resource: &str) -> String {
         let addr = self.issuer.trim_start_matches("http://");
         let body = format!(
             "grant_type=client_credentials&client_id=rollcall-test&client_secret=s3cret&scope=scim&resource={}",
@@ -73,12 +115,17 @@ impl Provider {
     }
 }
 
-fn setup_node() {
-    let status = Command::new("bash")
-        .arg(oidc_dir().join("setup.sh"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "tests/oidc/setup.sh failed");
+pub(crate) fn setup_node() {
+    // Once per test binary: parallel `npm ci` runs in one folder would
+    // break each other on a fresh checkout (scripts/test runs it first).
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    SETUP.call_once(|| {
+        let status = Command::new("bash")
+            .arg(oidc_dir().join("setup.sh"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "tests/oidc/setup.sh failed");
+    });
 }
 
 fn get_users(addr: &str, token: &str) -> crate::server::HttpResponse {
@@ -200,6 +247,40 @@ fn jwt_access_tokens_from_a_configured_issuer() {
     let db2 = crate::support::fresh_database(&dir);
     let server2 = Server::start_with(&db2, &["--config", strict.to_str().unwrap()]);
     assert_eq!(get_users(&server2.addr, &fresh).status, 401);
+}
+
+/// The issuer withdraws its key without any token naming a new one:
+/// Rollcall notices when its keys pass `oauth_jwks_max_age_seconds`.
+#[test]
+fn keys_past_their_age_are_refetched_so_a_withdrawn_key_stops_verifying() {
+    setup_node();
+    let dir = tempfile::tempdir().unwrap();
+    let mut provider = Provider::start(0, &dir.path().join("keys-a.json"));
+    let db = crate::support::fresh_database(&dir);
+    let config = dir.path().join("rollcall.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "oauth_jwks_refresh_seconds = 1\noauth_jwks_max_age_seconds = 2\n[[oauth]]\ntenant = \"acme\"\nissuer = \"{}\"\naudience = \"urn:rollcall:scim\"\n",
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&db, &["--config", config.to_str().unwrap()]);
+    let old = provider.token("urn:rollcall:scim");
+    assert_eq!(get_users(&server.addr, &old).status, 200);
+    // Same issuer, new key set; the old token's key id is simply gone.
+    provider.rotate(&dir.path().join("keys-b.json"));
+    assert_eq!(
+        get_users(&server.addr, &old).status,
+        200,
+        "young keys are trusted without a fetch"
+    );
+    std::thread::sleep(Duration::from_millis(2200));
+    let r = get_users(&server.addr, &old);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let fresh = provider.token("urn:rollcall:scim");
+    assert_eq!(get_users(&server.addr, &fresh).status, 200);
 }
 
 #[test]

@@ -38,9 +38,8 @@ async fn creating_past_a_limit_is_refused_and_changes_nothing() {
     app.post("/scim/v2/Users", &viewer("v2"))
         .await
         .assert_error(403, None);
-    let seats = app.get("/admin/v1/seats").await;
     assert_eq!(
-        seats.body,
+        app.seats().await,
         json!({"users": {"used": 2, "limit": 2}, "viewers": {"used": 1, "limit": 1}})
     );
     // A disabled user keeps the seat; a deleted one frees it.
@@ -86,6 +85,8 @@ async fn changing_type_needs_a_seat_of_the_new_type() {
     for i in 0..5 {
         app.user(&format!("more{i}")).await;
     }
-    let seats = app.get("/admin/v1/seats").await;
-    assert_eq!(seats.body["users"], json!({"used": 6, "limit": null}));
+    assert_eq!(
+        app.seats().await["users"],
+        json!({"used": 6, "limit": null})
+    );
 }

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub fn bin() -> &'static str {
@@ -15,6 +16,8 @@ pub struct Server {
     pub addr: String,
     /// What the server printed on stderr before it listened.
     pub startup: Vec<String>,
+    /// Everything it printed on stderr after that, so far.
+    pub log: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -31,10 +34,15 @@ impl Server {
 
     /// Start with extra arguments (e.g. `--config FILE`).
     pub fn start_with(db: &str, extra: &[&str]) -> Server {
+        Self::start_logging(db, extra, "warn")
+    }
+
+    /// Start with extra arguments and this `RUST_LOG`.
+    pub fn start_logging(db: &str, extra: &[&str], rust_log: &str) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -58,40 +66,88 @@ impl Server {
             startup.push(line);
         }
         // Keep draining stderr so the server never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(String::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = reader.read_to_string(&mut sink);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                kept.lock().unwrap().push_str(&line);
+                line.clear();
+            }
         });
         let addr = addr.unwrap_or_else(|| panic!("server did not start: {startup:?}"));
         Server {
             child,
             addr,
             startup,
+            log,
         }
     }
 }
 
-/// Create a token with the CLI; returns it.
-pub fn token(db: &str, tenant: &str) -> String {
-    let out = Command::new(bin())
-        .args([
-            "token",
-            "create",
-            "--tenant",
-            tenant,
-            "--label",
-            "test",
-            "--database",
-            db,
-        ])
-        .output()
-        .unwrap();
+impl Server {
+    /// Send SIGTERM (a graceful stop).
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Wait at most `limit` for the process to exit; its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the server has logged since it listened.
+    pub fn logged(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// Run the binary with these arguments; its stdout (it must succeed).
+pub fn run(args: &[&str]) -> String {
+    let out = Command::new(bin()).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Create a tenant token with the CLI (SCIM, the audit trail, the event
+/// feed and the host's reports); returns it.
+pub fn token(db: &str, tenant: &str) -> String {
+    run(&[
+        "token",
+        "create",
+        "--tenant",
+        tenant,
+        "--label",
+        "test",
+        "--scope",
+        "scim,events,audit,sign-in",
+        "--database",
+        db,
+    ])
+    .trim()
+    .to_string()
 }
 
 pub struct HttpResponse {

@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use rollcall::directory::{tokens, Clock, DirectoryConfig, IdGen};
+use rollcall::directory::scopes::Scopes;
+use rollcall::directory::{tokens, Clock, Ctx, DirectoryConfig, IdGen};
 use rollcall::http::HttpConfig;
 use rollcall::store::{Store, Tenant};
 use serde_json::Value;
@@ -59,6 +60,8 @@ pub struct TestApp {
     pub clock: Arc<StepClock>,
     pub token: String,
     pub tenant: Tenant,
+    /// The database's URL (a test's own connection to it).
+    pub url: String,
     pub _dir: TempDir,
 }
 
@@ -121,19 +124,37 @@ impl TestApp {
     pub async fn from_toml(text: &str) -> Self {
         let cfg: rollcall::config::Config = toml::from_str(text).unwrap();
         cfg.validate().unwrap();
-        Self::with_directory(DirectoryConfig {
+        let http = HttpConfig {
+            max_payload_size: cfg.max_payload_size,
+            limits: cfg.limits.clone(),
+            rate_limit: cfg.rate_limit.clone(),
+            ..Default::default()
+        };
+        let directory = DirectoryConfig {
             max_members_returned: cfg.max_members_returned,
             policy: Arc::new(cfg.policy()),
             hooks: cfg.hooks.clone(),
+            delivery: cfg.delivery.clone(),
             invite_url: cfg.invite_url.clone(),
-        })
-        .await
+            invitation_ttl_hours: cfg.invitation_ttl_hours,
+            email: cfg.email.as_ref().map(|e| e.resolve().unwrap()),
+            max_patch_operations: cfg.limits.max_patch_operations,
+            ..Default::default()
+        };
+        Self::with(http, directory).await
     }
 
     async fn with(http: HttpConfig, directory: DirectoryConfig) -> Self {
         let dir = TempDir::new().unwrap();
         let url = fresh_database(&dir);
-        let store = Store::connect(&url).await.unwrap();
+        Self::on(dir, &url, http, directory).await
+    }
+
+    /// An app on the database at `url` (migrated now), kept in `dir`.
+    pub async fn on(dir: TempDir, url: &str, http: HttpConfig, directory: DirectoryConfig) -> Self {
+        let store = Store::connect_with(url, http.limits.lock_wait())
+            .await
+            .unwrap();
         let clock = Arc::new(StepClock(AtomicI64::new(0)));
         let state = rollcall::build_state(
             store.clone(),
@@ -150,8 +171,33 @@ impl TestApp {
             store,
             token,
             tenant,
+            url: url.to_string(),
             _dir: dir,
         }
+    }
+
+    /// Every row of `table`, each cell as text (NULL and non-text cells
+    /// empty, integers in digits): a test's look at what is stored.
+    pub async fn dump_table(&self, table: &str) -> Vec<Vec<String>> {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        rows.iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        r.try_get::<String, _>(i)
+                            .or_else(|_| r.try_get::<i64, _>(i).map(|v| v.to_string()))
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Another tenant's token on the same server.
@@ -276,26 +322,84 @@ impl TestApp {
             .collect()
     }
 
+    /// The operator of this app's tenant (see [`operator_ctx`]).
+    pub fn operator(&self) -> Ctx {
+        operator_ctx(&self.tenant)
+    }
+
+    /// `GET /admin/v1/users/{key}`'s body, read as the operator; None when
+    /// there is no such user.
+    pub async fn user_detail(&self, key: &str) -> Option<Value> {
+        let detail = self.directory.user_detail(&self.operator(), key).await;
+        detail.ok().map(json_view)
+    }
+
+    /// `GET /admin/v1/seats`'s body, read as the operator.
+    pub async fn seats(&self) -> Value {
+        json_view(self.directory.seats(&self.operator()).await.unwrap())
+    }
+
     pub async fn audit_count(&self) -> usize {
         self.store.audit_log(&self.tenant).await.unwrap().len()
     }
 }
 
+/// What the test tenant token holds: every scope a token that is not bound
+/// to a user may hold, so the tests of SCIM, the audit trail, the event
+/// feed and the host's reports can use it.
+pub const TENANT_SCOPES: &str = "scim,events,audit,sign-in";
+
+/// What test admin credentials hold: the admin API, and the tenant-wide
+/// feeds and reports the tests read with them.
+pub const ADMIN_SCOPES: &str = "admin,events,audit,sign-in";
+
 pub async fn new_token(store: &Store, tenant: &str, label: &str) -> (Tenant, String) {
     let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
     let t = store.ensure_tenant(tenant, now).await.unwrap();
-    let (token, record) = tokens::generate(&t, label, now);
-    store.insert_token(&t, &record).await.unwrap();
+    let token = scoped_token(store, &t, None, TENANT_SCOPES, label).await;
     (t, token)
 }
 
 /// Admin credentials acting as user `user_id` of the tenant.
 pub async fn admin_token(store: &Store, tenant: &Tenant, user_id: &str, label: &str) -> String {
+    scoped_token(store, tenant, Some(user_id), ADMIN_SCOPES, label).await
+}
+
+/// A token with exactly these scopes (comma-separated), bound to a user or
+/// not.
+pub async fn scoped_token(
+    store: &Store,
+    tenant: &Tenant,
+    user_id: Option<&str>,
+    scopes: &str,
+    label: &str,
+) -> String {
     let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-    let (token, mut record) = tokens::generate(tenant, label, now);
-    record.user_id = Some(user_id.to_string());
+    let scopes = Scopes::parse_list(scopes).unwrap();
+    let (token, mut record) = tokens::generate(tenant, label, &scopes, now);
+    record.user_id = user_id.map(str::to_string);
     store.insert_token(tenant, &record).await.unwrap();
     token
+}
+
+/// The installation's operator, as the `rollcall` command acts: tests that
+/// inspect state where the tenant has no admin user read the admin views
+/// through the directory with it.
+pub fn operator_ctx(tenant: &Tenant) -> Ctx {
+    Ctx {
+        tenant: tenant.clone(),
+        actor: "cli:test".into(),
+        actor_user_id: None,
+        source_ip: None,
+        request_id: None,
+        base_url: String::new(),
+        operator: true,
+    }
+}
+
+/// A view as the admin API answers it (JSON).
+pub fn json_view<T: serde::Serialize>(view: T) -> Value {
+    serde_json::to_value(view).unwrap()
 }
 
 pub fn patch_body(ops: Value) -> Value {

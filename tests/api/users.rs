@@ -253,7 +253,7 @@ async fn list_pages_with_start_index_and_count_in_stable_order() {
 #[tokio::test]
 async fn count_is_capped_at_the_announced_maximum() {
     let app = TestApp::with_config(rollcall::http::HttpConfig {
-        page: rollcall::scim::list::PageLimits {
+        page: scim_protocol::list::PageLimits {
             default_count: 2,
             max_count: 3,
         },

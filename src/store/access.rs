@@ -1,0 +1,177 @@
+//! Effective-access rows: what access computation reads (a user's data,
+//! local settings and groups) and writes back, the users a group change
+//! reaches, and the counts the directory's guards ask for.
+
+use serde_json::{Map, Value};
+
+use super::rows::parse_json;
+use super::{Access, GroupFacts, Store, StoreError, StoreResult, Tenant, Tx};
+
+/// A user's row as access computation needs it.
+pub struct UserRow {
+    pub data: Map<String, Value>,
+    pub local: Value,
+    pub access: Access,
+    /// The claims of the latest sign-in with an ID token, if any.
+    pub claims: Option<Value>,
+}
+
+impl Tx {
+    pub async fn load_user_row(&mut self, pk: i64) -> StoreResult<UserRow> {
+        let (data, local, user_type, role, plan, access, claims): (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT data, local_access, user_type, role, plan, access, claims FROM users WHERE pk = $1",
+        )
+        .bind(pk)
+        .fetch_one(self.conn())
+        .await?;
+        let data = match parse_json(&data)? {
+            Value::Object(m) => m,
+            _ => return Err(StoreError::Corrupt("user data is not an object".into())),
+        };
+        Ok(UserRow {
+            data,
+            local: parse_json(&local)?,
+            access: Access {
+                user_type,
+                role,
+                rank: 0,
+                plan,
+                explain: parse_json(&access)?,
+            },
+            claims: claims.as_deref().map(parse_json).transpose()?,
+        })
+    }
+
+    pub async fn write_access(&mut self, pk: i64, access: &Access) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET user_type = $1, role = $2, plan = $3, access = $4 WHERE pk = $5",
+        )
+        .bind(&access.user_type)
+        .bind(&access.role)
+        .bind(&access.plan)
+        .bind(access.explain.to_string())
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The groups a user (or group) belongs to, directly or through nested
+    /// groups — with the group itself when `id` is one.
+    pub async fn ancestor_facts(&mut self, id: &str) -> StoreResult<Vec<GroupFacts>> {
+        let tid = self.tid();
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "WITH RECURSIVE anc(id) AS (
+                SELECT $2
+                UNION
+                SELECT g.id FROM anc CROSS JOIN memberships m CROSS JOIN groups g
+                  WHERE m.tenant_id = $1 AND m.member_id = anc.id AND g.pk = m.group_pk
+             )
+             SELECT g.display_name, g.external_id FROM anc JOIN groups g ON g.id = anc.id AND g.tenant_id = $1
+             ORDER BY g.pk",
+        )
+        .bind(tid)
+        .bind(id)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(display_name, external_id)| GroupFacts {
+                display_name,
+                external_id,
+            })
+            .collect())
+    }
+
+    /// The users among `ids`, and the users inside any groups among them
+    /// (through nested groups).
+    pub async fn users_within(&mut self, ids: &[String]) -> StoreResult<Vec<String>> {
+        let tid = self.tid();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "WITH RECURSIVE sub(id, kind) AS (
+                    SELECT $2, (SELECT CASE WHEN EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2) THEN 'Group' ELSE 'User' END)
+                    UNION
+                    SELECT m.member_id, m.member_type FROM sub CROSS JOIN groups g CROSS JOIN memberships m
+                      WHERE sub.kind = 'Group' AND g.tenant_id = $1 AND g.id = sub.id AND m.group_pk = g.pk
+                 )
+                 SELECT id FROM sub WHERE kind = 'User'",
+            )
+            .bind(tid)
+            .bind(id)
+            .fetch_all(self.conn())
+            .await?;
+            for r in rows {
+                if seen.insert(r.clone()) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A live user's primary key.
+    pub async fn live_user_pk(&mut self, id: &str) -> StoreResult<Option<i64>> {
+        let tid = self.tid();
+        Ok(sqlx::query_scalar(
+            "SELECT pk FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(tid)
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    /// Live users after a primary key, in key order: (pk, id).
+    pub async fn live_users_after(
+        &mut self,
+        after_pk: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let tid = self.tid();
+        Ok(sqlx::query_as(
+            "SELECT pk, id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND pk > $2 ORDER BY pk LIMIT $3",
+        )
+        .bind(tid)
+        .bind(after_pk)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?)
+    }
+
+    /// Users of a role who may sign in (not disabled, banned or deleted).
+    pub async fn count_enabled_with_role(&mut self, role: &str) -> StoreResult<i64> {
+        let tid = self.tid();
+        Ok(sqlx::query_scalar(COUNT_ENABLED_WITH_ROLE)
+            .bind(tid)
+            .bind(role)
+            .fetch_one(self.conn())
+            .await?)
+    }
+}
+
+const COUNT_ENABLED_WITH_ROLE: &str =
+    "SELECT count(*) FROM users WHERE tenant_id = $1 AND role = $2
+   AND deleted_at IS NULL AND banned_at IS NULL AND active <> 0";
+
+impl Store {
+    /// [`Tx::count_enabled_with_role`] outside a write (what a panel shows
+    /// before anyone acts).
+    pub async fn count_enabled_with_role(&self, tenant: &Tenant, role: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(COUNT_ENABLED_WITH_ROLE)
+            .bind(tenant.id)
+            .bind(role)
+            .fetch_one(&self.read)
+            .await?)
+    }
+}

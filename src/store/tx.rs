@@ -1,0 +1,86 @@
+//! The write transaction: one value per write, for one tenant, carrying the
+//! resource change, its audit row and its outbox events to one commit. The
+//! directory opens it with [`Store::write`], runs its rules against it and
+//! commits; dropping it uncommitted rolls everything back. Per-row work
+//! (deprovisioning) nests savepoints in it.
+//!
+//! The operations are methods on `Tx`, one file per resource (`users.rs`,
+//! `groups.rs`, `access.rs`, `outbox.rs`, `jobs.rs`, `tenants.rs`).
+
+use sqlx::{Any, AnyConnection, Executor, Transaction};
+
+use super::{Store, StoreResult, Tenant};
+
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    tenant: Tenant,
+}
+
+impl Store {
+    /// A write transaction for one tenant. SQLite: `BEGIN IMMEDIATE` on the
+    /// one writer. PostgreSQL: the tenant row's lock (`FOR NO KEY UPDATE`), held to commit.
+    pub async fn write(&self, tenant: &Tenant) -> StoreResult<Tx> {
+        Ok(Tx {
+            tx: self.begin_write(tenant.id).await?,
+            tenant: tenant.clone(),
+        })
+    }
+}
+
+impl Tx {
+    /// A transaction already begun, for `tenant` (the bootstrap, which
+    /// creates the tenant inside it).
+    pub(super) fn adopt(tx: Transaction<'static, Any>, tenant: Tenant) -> Tx {
+        Tx { tx, tenant }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    pub(super) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// The tenant's id, for binding.
+    pub(super) fn tid(&self) -> i64 {
+        self.tenant.id
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undo everything (a dry run, or a write that turned out to change
+    /// nothing).
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
+    /// Open a savepoint: what follows can be undone alone with
+    /// [`Tx::rollback_to`], or kept with [`Tx::release`]. `name` is a fixed
+    /// identifier of the caller's (never client text).
+    pub async fn savepoint(&mut self, name: &'static str) -> StoreResult<()> {
+        self.exec_raw(&format!("SAVEPOINT {name}")).await
+    }
+
+    /// Keep what was done since the savepoint.
+    pub async fn release(&mut self, name: &'static str) -> StoreResult<()> {
+        self.exec_raw(&format!("RELEASE SAVEPOINT {name}")).await
+    }
+
+    /// Undo what was done since the savepoint (the savepoint stays open
+    /// until released).
+    pub async fn rollback_to(&mut self, name: &'static str) -> StoreResult<()> {
+        self.exec_raw(&format!("ROLLBACK TO SAVEPOINT {name}"))
+            .await?;
+        self.release(name).await
+    }
+
+    async fn exec_raw(&mut self, sql: &str) -> StoreResult<()> {
+        self.conn().execute(sql).await?;
+        Ok(())
+    }
+}

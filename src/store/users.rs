@@ -1,0 +1,333 @@
+//! User rows: insert, update, local settings and holds, sign-ins, soft
+//! deletion and restore (the erasure a purge performs is in `erase.rs`). Each method is one
+//! statement (or a few) inside the caller's [`Tx`]; what to write, and
+//! whether it is allowed, the directory has decided.
+
+use serde_json::{Map, Value};
+
+use super::rows::{active, external_id, fold, user_name};
+use super::sql::USER_VALUE_ATTRS;
+use super::{Access, StoreResult, Tx};
+
+impl Tx {
+    /// Insert a user provisioned over SCIM; its primary key and status.
+    pub async fn insert_user(
+        &mut self,
+        id: &str,
+        data: &Map<String, Value>,
+        access: &Access,
+        now: &str,
+    ) -> StoreResult<(i64, String)> {
+        let tid = self.tid();
+        let (user_name, ci) = user_name(data);
+        let json = Value::Object(data.clone()).to_string();
+        let (pk, status): (i64, String) = sqlx::query_as(
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, version, created, last_modified)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13) RETURNING pk, status",
+        )
+        .bind(tid)
+        .bind(id)
+        .bind(user_name)
+        .bind(ci)
+        .bind(external_id(data))
+        .bind(i64::from(active(data)))
+        .bind(&access.user_type)
+        .bind(&access.role)
+        .bind(&access.plan)
+        .bind(access.explain.to_string())
+        .bind(&json)
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        self.write_user_values(pk, data).await?;
+        self.index_user(pk, data).await?;
+        Ok((pk, status))
+    }
+
+    /// Insert an invited user: not managed by an IdP, with local settings
+    /// (its invitation link is a row of its own).
+    pub async fn insert_invited_user(
+        &mut self,
+        id: &str,
+        data: &Map<String, Value>,
+        access: &Access,
+        local: &Value,
+        now: &str,
+    ) -> StoreResult<()> {
+        let tid = self.tid();
+        let user_name = data
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified)
+             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, 1, $11, $12)",
+        )
+        .bind(tid)
+        .bind(id)
+        .bind(user_name)
+        .bind(fold(user_name))
+        .bind(&access.user_type)
+        .bind(&access.role)
+        .bind(&access.plan)
+        .bind(access.explain.to_string())
+        .bind(local.to_string())
+        .bind(Value::Object(data.clone()).to_string())
+        .bind(now)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.conn())
+            .await?;
+        self.write_user_values(pk, data).await?;
+        self.index_user(pk, data).await
+    }
+
+    /// Write a user's new SCIM data (promoted columns, search terms,
+    /// version, time).
+    pub async fn update_user_data(
+        &mut self,
+        pk: i64,
+        data: &Map<String, Value>,
+        version: i64,
+        now: &str,
+    ) -> StoreResult<()> {
+        let (user_name, ci) = user_name(data);
+        sqlx::query(
+            "UPDATE users SET user_name = $1, user_name_ci = $2, external_id = $3, active = $4, data = $5, version = $6, last_modified = $7
+             WHERE pk = $8",
+        )
+        .bind(user_name)
+        .bind(ci)
+        .bind(external_id(data))
+        .bind(i64::from(active(data)))
+        .bind(Value::Object(data.clone()).to_string())
+        .bind(version)
+        .bind(now)
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        self.index_user(pk, data).await
+    }
+
+    /// Rewrite the rows multi-valued filters use (emails, phone numbers …)
+    /// when they changed.
+    pub async fn replace_user_values(
+        &mut self,
+        pk: i64,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        if USER_VALUE_ATTRS.iter().all(|a| new.get(*a) == old.get(*a)) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM user_values WHERE user_pk = $1")
+            .bind(pk)
+            .execute(self.conn())
+            .await?;
+        self.write_user_values(pk, new).await
+    }
+
+    async fn write_user_values(&mut self, pk: i64, data: &Map<String, Value>) -> StoreResult<()> {
+        let tid = self.tid();
+        for attr in USER_VALUE_ATTRS {
+            let Some(Value::Array(items)) = data.get(*attr) else {
+                continue;
+            };
+            for item in items {
+                let value = item.get("value").and_then(Value::as_str);
+                let ty = item.get("type").and_then(Value::as_str);
+                let primary = item
+                    .get("primary")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                sqlx::query(
+                    "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(pk)
+                .bind(tid)
+                .bind(*attr)
+                .bind(value)
+                .bind(value.map(fold))
+                .bind(ty.map(fold))
+                .bind(i64::from(primary))
+                .bind(item.to_string())
+                .execute(self.conn())
+                .await?;
+            }
+        }
+        // The email the admin list sorts by (its index).
+        sqlx::query(
+            "UPDATE users SET email_ci = (SELECT min(v.value_ci) FROM user_values v
+               WHERE v.user_pk = $1 AND v.attr = 'emails') WHERE pk = $1",
+        )
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A user's status and effective-access explanation as stored now.
+    pub async fn user_status_access(&mut self, pk: i64) -> StoreResult<(String, Option<Value>)> {
+        let (s, a): (String, String) =
+            sqlx::query_as("SELECT status, access FROM users WHERE pk = $1")
+                .bind(pk)
+                .fetch_one(self.conn())
+                .await?;
+        Ok((s, serde_json::from_str(&a).ok()))
+    }
+
+    /// Put a ban on (keeping when it first started) with this reason.
+    pub async fn set_ban(&mut self, pk: i64, at: &str, reason: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET banned_at = coalesce(banned_at, $1), ban_reason = $2 WHERE pk = $3",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Lift a ban; false when there was none.
+    pub async fn unban(&mut self, pk: i64) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE users SET banned_at = NULL, ban_reason = NULL WHERE pk = $1 AND banned_at IS NOT NULL",
+        )
+        .bind(pk)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// Set SCIM `active` (the data carries the new value too).
+    pub async fn set_active(
+        &mut self,
+        pk: i64,
+        on: bool,
+        data: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET active = $1, data = $2 WHERE pk = $3")
+            .bind(i64::from(on))
+            .bind(Value::Object(data.clone()).to_string())
+            .bind(pk)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Replace the local admin settings.
+    pub async fn set_local(&mut self, pk: i64, local: &Value) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET local_access = $1 WHERE pk = $2")
+            .bind(local.to_string())
+            .bind(pk)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Record a sign-in (the first one stays).
+    pub async fn mark_signed_in(&mut self, pk: i64, at: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET signed_in_at = coalesce(signed_in_at, $1), last_sign_in_at = $2 WHERE pk = $3",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A new version of a user (its ETag changes).
+    pub async fn bump_user(&mut self, pk: i64, at: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET version = version + 1, last_modified = $1 WHERE pk = $2")
+            .bind(at)
+            .bind(pk)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The groups a user is a direct member of, by id, oldest first.
+    pub async fn direct_group_ids(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
+        let tid = self.tid();
+        Ok(sqlx::query_scalar(
+            "SELECT g.id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.tenant_id = $1 AND m.member_id = $2 ORDER BY g.pk",
+        )
+        .bind(tid)
+        .bind(user_id)
+        .fetch_all(self.conn())
+        .await?)
+    }
+
+    /// Soft-delete: hidden from SCIM, with the deletion record.
+    pub async fn mark_deleted(
+        &mut self,
+        pk: i64,
+        at: &str,
+        deletion: &Value,
+        purge_after: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET deleted_at = $1, deletion = $2, purge_after = $3, version = version + 1, last_modified = $4
+             WHERE pk = $5",
+        )
+        .bind(at)
+        .bind(deletion.to_string())
+        .bind(purge_after)
+        .bind(at)
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Rewrite a deleted user's deletion record (and, when given, the end
+    /// of its retention window).
+    pub async fn set_deletion(
+        &mut self,
+        pk: i64,
+        deletion: &Value,
+        purge_after: Option<&str>,
+    ) -> StoreResult<()> {
+        match purge_after {
+            Some(p) => {
+                sqlx::query("UPDATE users SET deletion = $1, purge_after = $2 WHERE pk = $3")
+                    .bind(deletion.to_string())
+                    .bind(p)
+                    .bind(pk)
+                    .execute(self.conn())
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE users SET deletion = $1 WHERE pk = $2")
+                    .bind(deletion.to_string())
+                    .bind(pk)
+                    .execute(self.conn())
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// Bring a soft-deleted user back.
+    pub async fn undelete(&mut self, pk: i64, at: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET deleted_at = NULL, deletion = NULL, purge_after = NULL, version = version + 1, last_modified = $1
+             WHERE pk = $2",
+        )
+        .bind(at)
+        .bind(pk)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
