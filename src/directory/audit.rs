@@ -473,7 +473,7 @@ mod tests {
         );
         assert_eq!(
             row,
-            "7,2026-01-01T00:00:00.000Z,token:okta,,,,User,,,created,\"User \"\"a,b\"\" created\""
+            "7,2026-01-01T00:00:00.000Z,token:okta,,,,User,,,created,\"User \"\"a,b\"\" created\","
         );
         assert_eq!(csv_header().split(',').count(), COLUMNS.len());
     }
