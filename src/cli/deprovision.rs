@@ -23,15 +23,19 @@ pub struct DeprovisionArgs {
     t: Target,
     /// The leavers: a CSV file (a header row names the column) or one value
     /// per line.
-    #[arg(long)]
-    input: PathBuf,
+    #[arg(long, required_unless_present = "cancel")]
+    input: Option<PathBuf>,
     /// userName, email or externalId (default: the header's column, else
     /// userName).
     #[arg(long = "match")]
     match_on: Option<String>,
     /// deactivate or delete.
-    #[arg(long)]
-    mode: String,
+    #[arg(long, required_unless_present = "cancel")]
+    mode: Option<String>,
+    /// Cancel this running job (its id) at its next batch instead: the rows
+    /// done keep their changes.
+    #[arg(long, value_name = "JOB", conflicts_with_all = ["input", "mode", "dry_run", "transfer_to", "report"])]
+    cancel: Option<String>,
     /// The successor of deleted leavers' assets (id, userName or email).
     #[arg(long)]
     transfer_to: Option<String>,
@@ -96,6 +100,9 @@ impl Progress {
 }
 
 pub async fn run(a: DeprovisionArgs) -> anyhow::Result<()> {
+    if let Some(id) = &a.cancel {
+        return cancel(&a, id).await;
+    }
     let request = request(&a)?;
     if a.batch_size < 1 || a.batch_size > 5000 {
         bail!("--batch-size must be 1 to 5000");
@@ -140,14 +147,32 @@ pub async fn run(a: DeprovisionArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--cancel JOB`: the job stops at its next batch, whichever process
+/// runs it (the runner sees the state at its next lease write).
+async fn cancel(a: &DeprovisionArgs, id: &str) -> anyhow::Result<()> {
+    let (dir, ctx) = open(&a.t).await?;
+    let job = dir.cancel_job(&ctx, id).await?;
+    if a.t.json {
+        return print_json(&dir.job_view(&job).await?);
+    }
+    println!(
+        "job {} {} after {} of {} rows; the rows done keep their changes",
+        job.id, job.state, job.done, job.total
+    );
+    Ok(())
+}
+
 /// The job the input file and the options ask for.
 fn request(a: &DeprovisionArgs) -> anyhow::Result<JobRequest> {
-    let text = std::fs::read_to_string(&a.input)
-        .map_err(|e| anyhow!("cannot read {}: {e}", a.input.display()))?;
+    let (Some(input), Some(mode)) = (&a.input, &a.mode) else {
+        bail!("--input and --mode are required");
+    };
+    let text = std::fs::read_to_string(input)
+        .map_err(|e| anyhow!("cannot read {}: {e}", input.display()))?;
     let (match_on, inputs) = deprovision::parse_leavers(&text, a.match_on.as_deref())
-        .map_err(|e| anyhow!("{}: {e}", a.input.display()))?;
+        .map_err(|e| anyhow!("{}: {e}", input.display()))?;
     Ok(JobRequest {
-        mode: a.mode.clone(),
+        mode: mode.clone(),
         match_on,
         transfer_to: a.transfer_to.clone(),
         dry_run: a.dry_run,

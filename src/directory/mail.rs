@@ -62,6 +62,8 @@ pub struct EmailConfig {
     /// The sender, `Name <address>` or an address.
     pub from: String,
     pub username: Option<String>,
+    /// A file holding the username (one line; trailing newline dropped).
+    pub username_file: Option<PathBuf>,
     pub password: Option<String>,
     /// A file holding the password (one line; trailing newline dropped).
     pub password_file: Option<PathBuf>,
@@ -102,6 +104,7 @@ fn default_retry_base_ms() -> u64 {
 pub struct MailSettings {
     pub config: EmailConfig,
     from: Mailbox,
+    username: Option<String>,
     password: Option<String>,
     template: String,
 }
@@ -120,22 +123,12 @@ impl EmailConfig {
             .from
             .parse()
             .map_err(|e| format!("[email] from \"{}\" is not an address: {e}", self.from))?;
-        let password = match (&self.password, &self.password_file) {
-            (Some(_), Some(_)) => {
-                return Err("[email] takes password or password_file, not both".into())
-            }
-            (Some(p), None) => Some(p.clone()),
-            (None, Some(f)) => Some(
-                read(f, "password_file")?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-            ),
-            (None, None) => None,
-        };
-        if password.is_some() != self.username.is_some() {
+        let username = given_or_read(&self.username, &self.username_file, "username")?;
+        let password = given_or_read(&self.password, &self.password_file, "password")?;
+        if password.is_some() != username.is_some() {
             return Err("[email] username and a password go together".into());
         }
-        if self.username.is_some() && self.tls == TlsMode::None && !is_loopback(&self.host) {
+        if username.is_some() && self.tls == TlsMode::None && !is_loopback(&self.host) {
             return Err(
                 "[email] tls = \"none\" would send the SMTP password in clear: use starttls or tls (plain SMTP with credentials only to a relay on loopback)".into(),
             );
@@ -156,6 +149,7 @@ impl EmailConfig {
         Ok(MailSettings {
             config: self.clone(),
             from,
+            username,
             password,
             template,
         })
@@ -167,6 +161,24 @@ impl EmailConfig {
             TlsMode::Starttls => 587,
             TlsMode::Tls => 465,
         })
+    }
+}
+
+/// `NAME` or `NAME_file` (one line, its trailing newline dropped), not both.
+fn given_or_read(
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+    name: &str,
+) -> Result<Option<String>, String> {
+    match (value, file) {
+        (Some(_), Some(_)) => Err(format!("[email] takes {name} or {name}_file, not both")),
+        (Some(v), None) => Ok(Some(v.clone())),
+        (None, Some(f)) => Ok(Some(
+            read(f, &format!("{name}_file"))?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        )),
+        (None, None) => Ok(None),
     }
 }
 
@@ -359,7 +371,7 @@ impl Mailer {
         if let Some(name) = &c.hello_name {
             b = b.hello_name(ClientId::Domain(name.clone()));
         }
-        if let (Some(user), Some(password)) = (&c.username, &self.settings.password) {
+        if let (Some(user), Some(password)) = (&self.settings.username, &self.settings.password) {
             b = b.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(b.build())
@@ -513,13 +525,25 @@ mod tests {
         std::fs::write(&pw, "s3cret\n").unwrap();
         let tpl = dir.path().join("t.txt");
         std::fs::write(&tpl, "Join {tenant}: {link}\n").unwrap();
+        let user = dir.path().join("user");
+        std::fs::write(&user, "mailer@acme.test\r\n").unwrap();
         let c = cfg(&format!(
-            "username = \"u\"\npassword_file = \"{}\"\ntemplate_file = \"{}\"",
+            "username_file = \"{}\"\npassword_file = \"{}\"\ntemplate_file = \"{}\"",
+            user.display(),
             pw.display(),
             tpl.display()
         ));
         let s = c.resolve().unwrap();
+        assert_eq!(s.username.as_deref(), Some("mailer@acme.test"));
         assert_eq!(s.password.as_deref(), Some("s3cret"));
+        let both = cfg(&format!(
+            "username = \"u\"\nusername_file = \"{}\"\npassword = \"p\"",
+            user.display()
+        ));
+        assert!(both
+            .resolve()
+            .unwrap_err()
+            .contains("username or username_file"));
         assert_eq!(s.template, "Join {tenant}: {link}\n");
         std::fs::write(&tpl, "no link here").unwrap();
         assert!(c.resolve().is_err());

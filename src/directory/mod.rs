@@ -36,6 +36,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use crate::store::contention::watch as watch_contention;
 pub use crate::store::PoolFigures;
 pub use cancel::{Cancel, CancelOnDrop};
 pub use error::{DirectoryError, DirectoryResult};

@@ -10,7 +10,7 @@ use super::admin::Paging;
 use super::guards::Reach;
 use super::views::{
     self, AuditPage, AuditRecord, EventPage, EventView, JobDetail, JobList, JobRowView, RoleView,
-    RolesView, SeatsView, TransfersView,
+    RolesView, SeatsView, TransferView, TransfersView,
 };
 use super::{
     Ctx, Directory, DirectoryConfig, DirectoryError, DirectoryResult, SystemClock, UuidGen,
@@ -105,9 +105,8 @@ impl Directory {
             .pending_transfers(&ctx.tenant)
             .await?
             .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map(TransferView::from)
+            .collect();
         Ok(TransfersView { items })
     }
 

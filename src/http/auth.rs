@@ -162,9 +162,13 @@ pub async fn require_token(
     let principal = match state.directory.authenticate(&presented, &state.oauth).await {
         Ok(c) => Principal::from(c),
         Err(Refusal::Store(e)) => {
-            tracing::error!(error = %e, "token lookup failed");
+            // Logged once, by the middleware, with the cause.
             let detail = "the database is unavailable".to_string();
-            return area.refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+            let mut r = area.refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+            if let Some(log) = r.extensions_mut().get_mut::<super::error::ErrorLog>() {
+                log.cause = Some(format!("token lookup failed: {e}"));
+            }
+            return r;
         }
         Err(refusal) => return area.unauthorized(refusal.to_string()),
     };

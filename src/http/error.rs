@@ -220,6 +220,35 @@ fn early_error(path: &str, status: u16, code: &'static str, detail: &str) -> Res
     before_handler(path, code, &ScimError::new(status, None, detail))
 }
 
+/// The 413 detail of a SCIM body over `maxPayloadSize`.
+pub(super) const SCIM_TOO_LARGE: &str =
+    "the request body is larger than maxPayloadSize (see /ServiceProviderConfig)";
+/// The 413 detail of an admin API body over `max_payload_size`.
+pub(super) const ADMIN_TOO_LARGE: &str = "the request body is larger than max_payload_size";
+
+/// A body that could not be read whole before the handler: over the size
+/// limit (413, in the surface's words) or cut off (400).
+pub(super) fn unreadable_body(path: &str, e: &axum::Error) -> Response {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            let detail = if path.starts_with("/admin/") {
+                ADMIN_TOO_LARGE
+            } else {
+                SCIM_TOO_LARGE
+            };
+            return before_handler(
+                path,
+                "payload_too_large",
+                &ScimError::payload_too_large(detail),
+            );
+        }
+        source = err.source();
+    }
+    let e = ScimError::invalid_syntax(format!("could not read the request body: {e}"));
+    before_handler(path, "invalid_body", &e)
+}
+
 /// An error answered before any handler ran, in the body of the surface
 /// the path belongs to: the SCIM Error `e`, or the admin error body (and
 /// the console's page) with `admin_code` and the same status and words.

@@ -37,9 +37,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status().as_u16();
             if status == 413 {
-                ApiError(ScimError::payload_too_large(
-                    "the request body is larger than maxPayloadSize (see /ServiceProviderConfig)",
-                ))
+                ApiError(ScimError::payload_too_large(super::error::SCIM_TOO_LARGE))
             } else {
                 ApiError(ScimError::invalid_syntax(format!(
                     "could not read the request body: {}",

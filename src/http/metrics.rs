@@ -27,6 +27,61 @@ pub struct Metrics {
     shed: AtomicU64,
     /// Requests answered 429: their credential's rate limit was reached.
     rate_limited: AtomicU64,
+    /// Requests run again after a serialization failure or deadlock.
+    contention_retries: AtomicU64,
+    /// SCIM operations: (resource, operation, outcome, via) → count.
+    scim_operations: Mutex<BTreeMap<ScimOpKey, u64>>,
+}
+
+/// resource (`User`, `Group`, `any`, `Bulk`), operation (`get`, `list`,
+/// `search`, `create`, `replace`, `patch`, `delete`, `bulk`), outcome
+/// (`success`, `client_error`, `server_error`), via (`request`, `bulk`).
+type ScimOpKey = (&'static str, &'static str, &'static str, &'static str);
+
+/// The SCIM operation a request is, from its method and route template:
+/// `(resource, operation)`; `None` for discovery and everything not SCIM.
+pub fn scim_operation(method: &str, route: &str) -> Option<(&'static str, &'static str)> {
+    let (resource, item) = match route.strip_prefix("/scim/v2")? {
+        "/Users" => ("User", false),
+        "/Groups" => ("Group", false),
+        "/Users/{id}" => ("User", true),
+        "/Groups/{id}" => ("Group", true),
+        "/Users/.search" => return Some(("User", "search")),
+        "/Groups/.search" => return Some(("Group", "search")),
+        "/.search" => return Some(("any", "search")),
+        "/Bulk" => return Some(("Bulk", "bulk")),
+        _ => return None,
+    };
+    let operation = match (method, item) {
+        ("GET", false) => "list",
+        ("POST", false) => "create",
+        ("GET", true) => "get",
+        ("PUT", true) => "replace",
+        ("PATCH", true) => "patch",
+        ("DELETE", true) => "delete",
+        _ => return None,
+    };
+    Some((resource, operation))
+}
+
+/// The operation a Bulk operation's method is.
+pub fn bulk_operation(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "POST" => "create",
+        "PUT" => "replace",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => return None,
+    })
+}
+
+/// `success` (2xx, 3xx), `client_error` (4xx) or `server_error` (5xx).
+pub fn outcome_of(status: u16) -> &'static str {
+    match status {
+        500.. => "server_error",
+        400..=499 => "client_error",
+        _ => "success",
+    }
 }
 
 impl Metrics {
@@ -34,8 +89,45 @@ impl Metrics {
         self.shed.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn count_contention_retry(&self) {
+        self.contention_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn count_rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One SCIM operation, answered `status`: a request of its own
+    /// (`via = "request"`) or one operation of a Bulk request (`"bulk"`).
+    pub fn count_scim_operation(
+        &self,
+        resource: &'static str,
+        operation: &'static str,
+        status: u16,
+        via: &'static str,
+    ) {
+        if let Ok(mut m) = self.scim_operations.lock() {
+            *m.entry((resource, operation, outcome_of(status), via))
+                .or_default() += 1;
+        }
+    }
+
+    fn render_scim_operations(&self, out: &mut String) {
+        let name = "rollcall_scim_operations_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} SCIM operations by resource, operation and outcome; via bulk: the operations inside Bulk requests."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let Ok(m) = self.scim_operations.lock() else {
+            return;
+        };
+        for ((resource, operation, outcome, via), n) in m.iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{resource=\"{resource}\",operation=\"{operation}\",outcome=\"{outcome}\",via=\"{via}\"}} {n}"
+            );
+        }
     }
 
     fn render_limits(&self, out: &mut String) {
@@ -49,6 +141,11 @@ impl Metrics {
                 "rollcall_http_requests_rate_limited_total",
                 "Requests refused with 429 by a credential's rate limit.",
                 &self.rate_limited,
+            ),
+            (
+                "rollcall_db_contention_retries_total",
+                "Requests run again after a serialization failure or deadlock (SQLSTATE 40001/40P01).",
+                &self.contention_retries,
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -81,6 +178,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         self.render_limits(&mut out);
+        self.render_scim_operations(&mut out);
         let _ = writeln!(
             out,
             "# HELP rollcall_http_requests_total HTTP requests handled."

@@ -11,6 +11,7 @@ mod health;
 pub mod limits;
 pub mod metrics;
 pub mod process_metrics;
+mod retry;
 mod scim;
 
 use std::sync::Arc;
@@ -198,6 +199,10 @@ fn routes(state: AppState) -> Router {
                 .patch(scim::me)
                 .delete(scim::me),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            retry::retry_contention,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -463,9 +468,13 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             e.emit();
         }
     }
-    state
-        .metrics
-        .observe(&method, &route, resp.status().as_u16(), elapsed);
+    let status = resp.status().as_u16();
+    state.metrics.observe(&method, &route, status, elapsed);
+    if let Some((resource, operation)) = metrics::scim_operation(&method, &route) {
+        state
+            .metrics
+            .count_scim_operation(resource, operation, status, "request");
+    }
     tracing::info!(
         status = resp.status().as_u16(),
         elapsed_ms = elapsed.as_secs_f64() * 1000.0,

@@ -54,7 +54,7 @@ pub fn render(out: &mut String, pools: &[(&str, PoolFigures)]) {
         &format!("{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")),
     );
     type Figure = fn(&PoolFigures) -> u32;
-    let figures: [(&str, &str, Figure); 3] = [
+    let figures: [(&str, &str, Figure); 4] = [
         (
             "rollcall_db_pool_connections_in_use",
             "Database connections running a statement or transaction, by pool.",
@@ -69,6 +69,11 @@ pub fn render(out: &mut String, pools: &[(&str, PoolFigures)]) {
             "rollcall_db_pool_connections_max",
             "The pool's largest size.",
             |p| p.max,
+        ),
+        (
+            "rollcall_db_pool_waiting",
+            "Tasks waiting for a database connection now, by pool.",
+            |p| p.waiting,
         ),
     ];
     for (name, help, figure) in figures {
@@ -174,8 +179,13 @@ mod tests {
             open: 3,
             idle: 1,
             max: 8,
+            waiting: 5,
         };
         render(&mut out, &[("write", pool)]);
+        assert!(
+            out.contains("rollcall_db_pool_waiting{pool=\"write\"} 5"),
+            "{out}"
+        );
         assert!(
             out.contains("rollcall_db_pool_connections_in_use{pool=\"write\"} 2"),
             "{out}"

@@ -423,16 +423,28 @@ pub async fn bulk(
     let req = bulk::parse(body, s.http.bulk_max_operations)?;
     let cancel = cancel.map(|c| c.0).unwrap_or_default();
     let outcome = s.directory.bulk(&ctx, req, &cancel).await;
-    let operations = outcome
+    let operations: Vec<_> = outcome
         .operations
         .into_iter()
-        .map(|o| o.map_err(|e| scim_error(&e)));
+        .map(|o| o.map_err(|e| scim_error(&e)))
+        .collect();
+    for o in &operations {
+        let op = (o.kind, crate::http::metrics::bulk_operation(&o.method));
+        if let (Some(kind), Some(operation)) = op {
+            let status = match &o.result {
+                Ok(_) => 200,
+                Err(e) => e.status,
+            };
+            s.metrics
+                .count_scim_operation(kind.name(), operation, status, "bulk");
+        }
+    }
     Ok(scim(StatusCode::OK, bulk::response(operations)))
 }
 
 pub async fn me() -> ApiResult {
     Err(ApiError(ScimError::not_implemented(
-        "/Me is not available: Rollcall is provisioned by identity providers, and users do not sign in to it",
+        "/Me is not available: a SCIM credential here belongs to an identity provider, not to a user acting for themself",
     )))
 }
 

@@ -171,7 +171,7 @@ impl Store {
         Ok(sqlx::query_scalar(COUNT_ENABLED_WITH_ROLE)
             .bind(tenant.id)
             .bind(role)
-            .fetch_one(&self.read)
+            .fetch_one(&mut *self.read.acquire().await?)
             .await?)
     }
 }

@@ -169,7 +169,7 @@ impl Store {
         ))
         .bind(datetime::format(now))
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -185,7 +185,7 @@ impl Store {
         ))
         .bind(tenant.id)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         rows.into_iter()
             .map(
@@ -214,7 +214,7 @@ impl Store {
         sqlx::query("UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
             .bind(datetime::format(at))
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }
@@ -232,7 +232,7 @@ impl Store {
         .bind(datetime::format(next))
         .bind(error)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(())
     }
@@ -253,7 +253,7 @@ impl Store {
         ))
         .bind(datetime::format(now))
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -317,7 +317,7 @@ impl Store {
             .bind(tenant.id)
             .bind(after)
             .bind(left)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
             out.extend(rows.into_iter().map(|r| record(kind, r)));
         }
@@ -342,11 +342,11 @@ impl Store {
         };
         let count = |sql: String| async move {
             sqlx::query_scalar::<_, i64>(&sql)
-                .fetch_one(&self.read)
+                .fetch_one(&mut *self.read.acquire().await?)
                 .await
         };
         let oldest: Option<Option<String>> = sqlx::query_scalar(&oldest)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         Ok(QueueFigures {
             pending: count(pending).await?,
@@ -371,7 +371,7 @@ impl Store {
             ))
             .bind(&before)
             .bind(limit)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?
             .rows_affected();
         }

@@ -94,7 +94,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant.id)
             .bind(hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_invitation).transpose()
     }
@@ -112,7 +112,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant.id)
             .bind(user_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_invitation).transpose()
     }
@@ -125,7 +125,7 @@ impl Store {
         );
         let row = sqlx::query(&sql)
             .bind(invitation_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_mail).transpose()
     }
@@ -137,7 +137,7 @@ impl Store {
         );
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_mail).transpose()
     }
@@ -151,7 +151,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
         rows.iter().map(row_to_mail).collect()
     }
@@ -165,7 +165,7 @@ impl Store {
         )
         .bind(error)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(())
     }

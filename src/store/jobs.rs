@@ -136,7 +136,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant.id)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_job).transpose()
     }
@@ -147,7 +147,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(tenant.id)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
         rows.iter().map(row_to_job).collect()
     }
@@ -164,7 +164,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant.id)
             .bind(input_hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         row.as_ref().map(row_to_job).transpose()
     }
@@ -173,7 +173,9 @@ impl Store {
     /// nobody holds).
     pub async fn unfinished_jobs(&self) -> StoreResult<Vec<JobRecord>> {
         let sql = job_select("j.state = 'running' ORDER BY j.created");
-        let rows = sqlx::query(&sql).fetch_all(&self.read).await?;
+        let rows = sqlx::query(&sql)
+            .fetch_all(&mut *self.read.acquire().await?)
+            .await?;
         rows.iter().map(row_to_job).collect()
     }
 
@@ -185,7 +187,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(job_id)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
         rows.iter().map(row_to_row).collect()
     }
@@ -204,7 +206,7 @@ impl Store {
             .bind(job_id)
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
         rows.iter().map(row_to_row).collect()
     }
@@ -216,7 +218,7 @@ impl Store {
              FROM deprovision_rows WHERE job_id = $1 GROUP BY outcome, action ORDER BY outcome, action",
         )
         .bind(job_id)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("outcome")?, r.try_get("action")?, r.try_get("n")?)))

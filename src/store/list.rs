@@ -22,7 +22,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> StoreResult<Option<StoredResource>> {
-        fetch_resource(&self.read, kind, tenant, id).await
+        fetch_resource(&mut *self.read.acquire().await?, kind, tenant, id).await
     }
 
     pub(super) fn select_frag(
@@ -95,7 +95,7 @@ impl Store {
         // that is not full — is one statement: the page is every match, so
         // its length is the total.
         if query.count > 0 && query.start_index == 1 {
-            let rows = fetch_all(&self.read, page()).await?;
+            let rows = fetch_all(&mut *self.read.acquire().await?, page()).await?;
             if (rows.len() as i64) < query.count {
                 return Ok((rows.len() as i64, to_items(rows)?));
             }
@@ -247,7 +247,7 @@ impl Store {
         f.int(per_group);
         f.sql(" ORDER BY group_pk, member_id LIMIT ");
         f.int(total);
-        let rows = fetch_all(&self.read, f).await?;
+        let rows = fetch_all(&mut *self.read.acquire().await?, f).await?;
         for r in &rows {
             out.entry(r.try_get("group_pk")?).or_default().push(Member {
                 id: r.try_get("member_id")?,
@@ -310,7 +310,7 @@ impl Store {
              GROUP BY anc.origin, g.pk, g.id, g.display_name, g.display_name_ci
              ORDER BY anc.origin, g.display_name_ci, g.id",
         );
-        let rows = fetch_all(&self.read, f).await?;
+        let rows = fetch_all(&mut *self.read.acquire().await?, f).await?;
         for r in &rows {
             out.entry(r.try_get("origin")?).or_default().push(GroupRef {
                 id: r.try_get("id")?,
@@ -333,7 +333,7 @@ impl Store {
         )
         .bind(datetime::format(now))
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         Ok(rows
             .into_iter()

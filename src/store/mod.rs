@@ -19,6 +19,8 @@
 mod access;
 mod backup;
 mod bindings;
+pub mod contention;
+mod counted;
 mod deliveries;
 mod erase;
 mod groups;
@@ -47,6 +49,7 @@ pub use groups::{MemberChange, ResolvedMember};
 pub use invitations::{InvitationRecord, MailRecord, NewInvitation};
 pub use jobs::{JobEnd, JobRecord, JobRow, NewJob};
 pub use oidc_pending::OidcPendingRecord;
+pub use outbox::PendingTransfer;
 pub use panel::{
     Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery,
     UserSort,
@@ -85,6 +88,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if contention::is_contention(&e) {
+            contention::note();
+        }
         if is_busy(&e) {
             StoreError::Busy(e.to_string())
         } else {

@@ -32,10 +32,10 @@ impl Store {
     ) -> StoreResult<bool> {
         sqlx::query("DELETE FROM console_oidc_pending WHERE expires <= $1")
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         let under_way: i64 = sqlx::query_scalar("SELECT count(*) FROM console_oidc_pending")
-            .fetch_one(&self.write)
+            .fetch_one(&mut *self.write.acquire().await?)
             .await?;
         if under_way >= max {
             return Ok(false);
@@ -52,7 +52,7 @@ impl Store {
         .bind(&p.redirect_uri)
         .bind(&p.next_path)
         .bind(&p.expires)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(true)
     }
@@ -68,7 +68,7 @@ impl Store {
              RETURNING state_hash, browser_hash, tenant, issuer, redirect_uri, next_path, expires",
         )
         .bind(state_hash)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *self.write.acquire().await?)
         .await?;
         row.map(|r| {
             Ok(OidcPendingRecord {

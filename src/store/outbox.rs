@@ -3,7 +3,7 @@
 //! reads behind the audit trail and the event feed (the delivery worker's
 //! are in `deliveries.rs`).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::sql::{fetch_all, SqlFrag};
@@ -72,7 +72,7 @@ impl Store {
             " ORDER BY id LIMIT "
         });
         f.int(q.limit.max(0));
-        let rows = fetch_all(&self.read, f).await?;
+        let rows = fetch_all(&mut *self.read.acquire().await?, f).await?;
         rows.iter()
             .map(|r| {
                 Ok(serde_json::json!({
@@ -119,7 +119,7 @@ impl Store {
         .bind(tenant.id)
         .bind(after)
         .bind(limit.max(0))
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -136,23 +136,45 @@ impl Store {
             .collect()
     }
 
-    /// Pending ownership transfers of a tenant (admin view).
-    pub async fn pending_transfers(&self, tenant: &Tenant) -> StoreResult<Vec<Value>> {
+    /// Pending ownership transfers of a tenant, oldest first.
+    pub async fn pending_transfers(&self, tenant: &Tenant) -> StoreResult<Vec<PendingTransfer>> {
         type Row = (String, String, i64, String, Option<String>, Option<String>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT user_id, successor_id, attempts, next_attempt_at, last_error, dead_at FROM transfers
              WHERE tenant_id = $1 AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
         )
         .bind(tenant.id)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(u, s, a, n, e, d)| {
-                json!({"userId": u, "successorId": s, "attempts": a, "nextAttemptAt": n, "lastError": e, "deadAt": d})
-            })
+            .map(
+                |(user_id, successor_id, attempts, next_attempt_at, last_error, dead_at)| {
+                    PendingTransfer {
+                        user_id,
+                        successor_id,
+                        attempts,
+                        next_attempt_at,
+                        last_error,
+                        dead_at,
+                    }
+                },
+            )
             .collect())
     }
+}
+
+/// An ownership transfer not yet acknowledged by the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTransfer {
+    pub user_id: String,
+    pub successor_id: String,
+    /// Calls made so far.
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    /// When the calls were given up (a dead letter).
+    pub dead_at: Option<String>,
 }
 
 impl Tx {

@@ -338,7 +338,7 @@ impl Store {
         .bind(tenant.id)
         .bind(key)
         .bind(fold(key))
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.acquire().await?)
         .await?;
         row.as_ref().map(row_to_group).transpose()
     }
@@ -362,7 +362,7 @@ impl Store {
         .bind(group_pk)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -418,7 +418,7 @@ impl Store {
             }
             f.bind_list(chunk.iter().cloned().map(Bind::Text))
                 .sql(") ORDER BY pk");
-            for r in fetch_all(&self.read, f).await? {
+            for r in fetch_all(&mut *self.read.acquire().await?, f).await? {
                 let status: String = r.try_get("status")?;
                 out.push(Candidate {
                     key: r.try_get("k")?,

@@ -11,8 +11,9 @@
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
+use super::counted::CountedPool;
 use super::sql::{fetch_all, Compiler, Dialect, PostgresDialect, SqlFrag, SqliteDialect};
 use super::{StoreError, StoreResult, Tenant};
 use scim_protocol::list::ListQuery;
@@ -47,12 +48,14 @@ pub struct PoolFigures {
     pub open: u32,
     pub idle: u32,
     pub max: u32,
+    /// Tasks waiting for a connection now.
+    pub waiting: u32,
 }
 
 #[derive(Clone)]
 pub struct Store {
-    pub(super) write: AnyPool,
-    pub(super) read: AnyPool,
+    pub(super) write: CountedPool,
+    pub(super) read: CountedPool,
     pub(super) backend: Backend,
     /// How long a write waits for the write lock.
     pub(super) lock_wait: Duration,
@@ -161,6 +164,7 @@ impl Store {
             .connect(&sqlite_url(url, "rwc"))
             .await?;
         SQLITE_MIGRATOR.run(&write).await?;
+        let write = CountedPool::new(write);
         let read = if in_memory {
             write.clone()
         } else {
@@ -176,7 +180,8 @@ impl Store {
                     })
                 })
                 .connect(&sqlite_url(url, "ro"))
-                .await?
+                .await
+                .map(CountedPool::new)?
         };
         Ok(Self {
             write,
@@ -202,6 +207,7 @@ impl Store {
         // sqlx takes an advisory lock around migrations: instances starting
         // together migrate once.
         POSTGRES_MIGRATOR.run(&pool).await?;
+        let pool = CountedPool::new(pool);
         Ok(Self {
             write: pool.clone(),
             read: pool,
@@ -332,19 +338,19 @@ impl Store {
     /// Each pool's size now: `("write" | "read", figures)` on SQLite,
     /// `("main", figures)` on PostgreSQL.
     pub fn pool_figures(&self) -> Vec<(&'static str, PoolFigures)> {
-        let of = |p: &AnyPool| PoolFigures {
-            open: p.size(),
-            idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
-            max: p.options().get_max_connections(),
-        };
         match self.backend {
-            Backend::Sqlite => vec![("write", of(&self.write)), ("read", of(&self.read))],
-            Backend::Postgres => vec![("main", of(&self.write))],
+            Backend::Sqlite => vec![
+                ("write", self.write.figures()),
+                ("read", self.read.figures()),
+            ],
+            Backend::Postgres => vec![("main", self.write.figures())],
         }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.read.acquire().await?)
+            .await?;
         Ok(())
     }
 
@@ -390,7 +396,9 @@ impl Store {
     /// its planner then assumes large tables, which is what it meets.
     pub async fn analyze(&self) -> StoreResult<()> {
         if self.backend == Backend::Postgres {
-            sqlx::query("ANALYZE").execute(&self.write).await?;
+            sqlx::query("ANALYZE")
+                .execute(&mut *self.write.acquire().await?)
+                .await?;
         }
         Ok(())
     }

@@ -184,7 +184,7 @@ impl Store {
         )
         .bind(tenant.id)
         .bind(key)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?)
     }
 
@@ -193,7 +193,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT count(*) FROM user_search_terms WHERE tenant_id = $1")
                 .bind(tenant.id)
-                .fetch_one(&self.read)
+                .fetch_one(&mut *self.read.acquire().await?)
                 .await?,
         )
     }

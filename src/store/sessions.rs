@@ -39,7 +39,7 @@ impl Store {
              FROM console_sessions s JOIN tenants t ON t.id = s.tenant_id WHERE s.id_hash = $1",
         )
         .bind(id_hash)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.acquire().await?)
         .await?;
         row.map(|r| {
             Ok(SessionRecord {
@@ -63,7 +63,7 @@ impl Store {
              FROM console_login_links l JOIN tenants t ON t.id = l.tenant_id WHERE l.hash = $1",
         )
         .bind(hash)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.acquire().await?)
         .await?;
         row.map(|r| {
             Ok(LoginLinkRecord {

@@ -11,7 +11,7 @@ impl Store {
     pub async fn find_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let row = sqlx::query("SELECT id, name FROM tenants WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.acquire().await?)
             .await?;
         Ok(match row {
             Some(r) => Some(Tenant {
@@ -28,7 +28,7 @@ impl Store {
         )
         .bind(name)
         .bind(datetime::format(now))
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         self.find_tenant(name)
             .await?
@@ -46,7 +46,7 @@ impl Store {
             .bind(users)
             .bind(viewers)
             .bind(tenant.id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }
@@ -63,7 +63,7 @@ impl Store {
              FROM tenants t WHERE t.id = $1",
         )
         .bind(tenant.id)
-        .fetch_one(&self.read)
+        .fetch_one(&mut *self.read.acquire().await?)
         .await?;
         Ok((
             (row.try_get("users")?, row.try_get("max_users")?),
@@ -74,7 +74,7 @@ impl Store {
     /// Every tenant.
     pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM tenants ORDER BY id")
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.acquire().await?)
             .await?;
         Ok(rows
             .into_iter()
@@ -89,7 +89,7 @@ impl Store {
         let open: Option<i64> =
             sqlx::query_scalar("SELECT registrations FROM tenants WHERE id = $1")
                 .bind(tenant.id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.read.acquire().await?)
                 .await?;
         open.map(|v| v != 0)
             .ok_or_else(|| StoreError::Corrupt(format!("tenant {} vanished", tenant.name)))
@@ -103,7 +103,7 @@ impl Store {
              FROM tenants t WHERE t.id = $1",
         )
         .bind(tenant.id)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.acquire().await?)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("tenant {} vanished", tenant.name)))?;
         Ok(TenantSettings {
@@ -121,7 +121,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT policy_hash FROM tenants WHERE id = $1")
                 .bind(tenant.id)
-                .fetch_one(&self.read)
+                .fetch_one(&mut *self.read.acquire().await?)
                 .await?,
         )
     }
@@ -130,7 +130,7 @@ impl Store {
         sqlx::query("UPDATE tenants SET policy_hash = $1 WHERE id = $2")
             .bind(fingerprint)
             .bind(tenant.id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }

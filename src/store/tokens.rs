@@ -53,7 +53,7 @@ impl Store {
             "SELECT {TOKEN_COLUMNS} FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.acquire().await?)
         .await?;
         row.map(|r| token_from_row(&r)).transpose()
     }
@@ -68,7 +68,7 @@ impl Store {
              WHERE ($1 IS NULL OR t.name = $1) ORDER BY t.name, k.created, k.id"
         ))
         .bind(tenant)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.acquire().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -114,7 +114,7 @@ impl Store {
             .bind(id);
         match self.backend {
             Backend::Postgres => {
-                q.execute(&self.write).await?;
+                q.execute(&mut *self.write.acquire().await?).await?;
             }
             Backend::Sqlite => {
                 // A connection just used is back in the pool within
@@ -134,7 +134,7 @@ impl Store {
         sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }

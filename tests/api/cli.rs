@@ -40,6 +40,17 @@ fn seed(addr: &str, token: &str, n: usize) {
     assert!(!r.body.contains("\"status\":\"4"), "{}", r.body);
 }
 
+/// A fresh database with a tenant token, a server on it, and `n` users
+/// seeded over SCIM: (its folder, its URL, the token, the server).
+fn seeded(n: usize) -> (tempfile::TempDir, String, String, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::fresh_database(&dir);
+    let tok = token(&db, "acme");
+    let server = Server::start(&db);
+    seed(&server.addr, &tok, n);
+    (dir, db, tok, server)
+}
+
 pub(crate) fn rollcall(db: &str, args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
@@ -101,11 +112,7 @@ fn operator_jobs(db: &str) -> Value {
 
 #[test]
 fn user_and_group_commands_mirror_the_admin_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::fresh_database(&dir);
-    let tok = token(&db, "acme");
-    let server = Server::start(&db);
-    seed(&server.addr, &tok, 12);
+    let (_dir, db, tok, server) = seeded(12);
     let u03 = get(
         &server.addr,
         &tok,
@@ -293,11 +300,7 @@ fn start_and_kill(db: &str, input: &str) -> usize {
 
 #[test]
 fn deprovision_dry_run_report_rerun_and_a_killed_run_that_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::fresh_database(&dir);
-    let tok = token(&db, "acme");
-    let server = Server::start(&db);
-    seed(&server.addr, &tok, 60);
+    let (dir, db, tok, server) = seeded(60);
     let input = dir.path().join("leavers.csv");
     let mut csv = String::from("email,name\n");
     for i in 0..60 {
@@ -528,7 +531,7 @@ fn each_user_changed_once(addr: &str, adm: &str, tok: &str, id: &str, n: usize) 
 /// 60-second lease) and finishes it, and no user is changed, audited or
 /// announced twice.
 #[test]
-fn kill_9_mid_deprovisioning_resumes_on_restart_and_does_nothing_twice() {
+fn an_api_job_of_a_killed_server_resumes_on_the_next_start() {
     const N: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let db = crate::support::fresh_database(&dir);
@@ -646,4 +649,69 @@ fn backup_writes_a_checked_copy_and_never_overwrites() {
     );
     assert!(!out.status.success());
     assert!(!missing.exists());
+}
+
+/// `rollcall deprovision --cancel JOB` stops a job another command is
+/// running: that command ends with the job cancelled, the rows done keep
+/// their changes, nothing after them is touched, and a second cancel is
+/// refused.
+#[test]
+fn a_running_job_is_cancelled_from_another_command() {
+    let (dir, db, _tok, _server) = seeded(60);
+    let input = dir.path().join("leavers.txt");
+    let list: String = (0..60).map(|i| format!("u{i:02}\n")).collect();
+    std::fs::write(&input, list).unwrap();
+    let mut child = Command::new(bin())
+        .args(["deprovision", "--tenant", "acme", "--mode", "deactivate"])
+        .args(["--input", input.to_str().unwrap(), "--batch-size", "2"])
+        .args(["--pause-ms", "200", "--database", &db])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut job_id = None;
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+        // "job <id>: deactivate 60 leavers matched by userName"
+        if let Some(rest) = line.strip_prefix("job ") {
+            job_id = rest.split(':').next().map(str::to_string);
+        }
+        if line.starts_with("progress: ") && !line.starts_with("progress: 0/") {
+            break;
+        }
+        line.clear();
+    }
+    let id = job_id.expect("the command announced its job");
+    let out = ok(&db, &["deprovision", "--tenant", "acme", "--cancel", &id]);
+    assert!(out.contains("cancelled after"), "{out}");
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    assert!(!status.success(), "the running command reports the cancel");
+    assert!(rest.contains("cancelled"), "{rest}");
+    let jobs = operator_jobs(&db);
+    let job = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(job["state"], "cancelled", "{job}");
+    let done = job["done"].as_u64().unwrap();
+    assert!(done > 0 && done < 60, "{job}");
+    assert_eq!(
+        disabled(&db),
+        done,
+        "the rows done keep their changes, no more"
+    );
+    let again = rollcall(&db, &["deprovision", "--tenant", "acme", "--cancel", &id]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("only a running job can be cancelled"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }

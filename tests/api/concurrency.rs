@@ -190,3 +190,72 @@ async fn concurrent_demotion_of_the_last_two_super_admins_refuses_one() {
         assert_eq!(supers, 1, "exactly one super-admin is left: {roles:?}");
     }
 }
+
+/// A write the database aborts as a deadlock victim (SQLSTATE 40P01) is
+/// run again after a short backoff and succeeds; the client sees one
+/// 200, and the aborted attempt left nothing behind (one audit row).
+/// PostgreSQL only: SQLite has one writer, so no deadlock can be
+/// provoked there. The deadlock: another session holds the user's row
+/// and then asks for the tenant's row, which the PATCH holds while it
+/// waits for the user's; that session's `deadlock_timeout` is long, so
+/// the PATCH's transaction is the one PostgreSQL aborts.
+#[tokio::test]
+async fn a_deadlocked_write_is_run_again_and_succeeds() {
+    use sqlx::{Connection, Row};
+    if !crate::support::on_postgres() {
+        return;
+    }
+    let app = TestApp::new().await;
+    let id = app.user("ada").await;
+    let audit_before = app.audit_count().await;
+    let mut other = sqlx::PgConnection::connect(&app.url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&app.url).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query("SET LOCAL deadlock_timeout = '30s'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let body = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
+    let path = format!("/scim/v2/Users/{id}");
+    let tenant_id = app.tenant.id;
+    let deadlock = async {
+        // Wait until the PATCH waits for the user's row, then close the cycle.
+        for _ in 0..500 {
+            let waiting: i64 = sqlx::query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap()
+            .get(0);
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    let (resp, ()) = tokio::join!(app.patch(&path, &body), deadlock);
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text);
+    assert_eq!(resp.body["active"], false);
+    assert_eq!(
+        app.audit_count().await,
+        audit_before + 1,
+        "one change recorded"
+    );
+    let metrics = app.get("/metrics").await.text;
+    assert!(
+        metrics.contains("rollcall_db_contention_retries_total 1"),
+        "{metrics}"
+    );
+}

@@ -669,3 +669,39 @@ async fn console_session_ids_and_link_secrets_are_stored_only_as_hashes() {
         assert!(!text.contains(&secret), "a link secret in the database");
     }
 }
+
+/// Purging a deleted user asks for their userName typed exactly: a typo
+/// changes nothing; the exact name erases them for good and returns to
+/// the deleted users.
+#[tokio::test]
+async fn console_purge_asks_for_the_username_then_erases_the_user() {
+    let app = app().await;
+    user(&app, "root@acme.test", None).await;
+    let ann = user(&app, "ann@acme.test", None).await;
+    let bob = user(&app, "bob@acme.test", None).await;
+    let b = sign_in(&app, "root@acme.test").await;
+    let delete = format!("/console/users/{ann}/delete");
+    let confirm = [("successor", bob.as_str()), ("confirm", "ann@acme.test")];
+    let deleted = change(&app, &b, &delete, &confirm).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text);
+    let detail = detail_text(&app, &b, &ann).await;
+    assert!(detail.contains("Purge user"), "{detail}");
+    let path = format!("/console/users/{ann}/purge");
+    let typo = change(&app, &b, &path, &[("confirm", "ann@acme")]).await;
+    assert_eq!(typo.status, StatusCode::BAD_REQUEST, "{}", typo.text);
+    assert!(
+        typo.text.contains("type ann@acme.test exactly"),
+        "{}",
+        typo.text
+    );
+    assert_eq!(status_of(&app, &ann).await, "deleted", "nothing changed");
+    let gone = change(&app, &b, &path, &[("confirm", "ann@acme.test")]).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    assert_eq!(
+        gone.header("location").as_deref(),
+        Some("/console/users?status=deleted")
+    );
+    assert!(app.user_detail(&ann).await.is_none(), "purged for good");
+    let again = change(&app, &b, &path, &[("confirm", "ann@acme.test")]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+}

@@ -618,3 +618,118 @@ async fn delivery_lists_are_for_admins_of_the_tenant_and_refuse_bad_parameters()
     let r = replay(&app, &member_token, "event-1").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The real binary, killed (SIGKILL) while the host holds its transfer
+/// call unanswered: after the restart the transfer is sent again with the
+/// same `Idempotency-Key`, answered once, and never sent after that; the
+/// deletion completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_kill_9_with_a_transfer_in_flight_delivers_it_once_after_the_restart() {
+    use crate::server::{request, token, Server};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    // (Idempotency-Key, answered) of each call, in arrival order.
+    let calls: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+    let stall = Arc::new(AtomicBool::new(true));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (c, s) = (calls.clone(), stall.clone());
+    let host = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| async move {
+            let key = headers["idempotency-key"].to_str().unwrap().to_string();
+            if s.load(Ordering::SeqCst) {
+                c.lock().unwrap().push((key.clone(), false));
+                std::future::pending::<()>().await;
+            }
+            c.lock().unwrap().push((key, true));
+            StatusCode::OK
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, host).await.unwrap() });
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = crate::support::fresh_database(&dir);
+    let config = dir.path().join("rollcall.toml");
+    std::fs::write(&config, format!("[hooks]\nownership_transfer_url = \"{url}\"\nsecret = \"{SECRET}\"\nretry_base_ms = 100\nretry_max_ms = 400\npoll_ms = 50\ntimeout_ms = 120000\n")).unwrap();
+    let cfg = config.to_str().unwrap();
+    let auth = crate::cli::auth(&token(&db, "acme"));
+    let call = |addr: &str, method: &str, path: &str, body: Option<Value>, want: u16| {
+        let r = request(
+            addr,
+            method,
+            path,
+            &auth,
+            body.map(|b| b.to_string()).as_deref(),
+        );
+        assert_eq!(r.status, want, "{method} {path}: {}", r.body);
+        r.body
+    };
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    let mut server = Server::start_with(&db, &["--config", cfg]);
+    let heir = call(
+        &server.addr,
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "heir@acme.test"})),
+        201,
+    );
+    let heir: Value = serde_json::from_str(&heir).unwrap();
+    let leaver = call(
+        &server.addr,
+        "POST",
+        "/scim/v2/Users",
+        Some(
+            json!({"schemas": [USER, crate::support::ENTERPRISE], "userName": "leaver@acme.test", crate::support::ENTERPRISE: {"manager": {"value": heir["id"]}}}),
+        ),
+        201,
+    );
+    let leaver: Value = serde_json::from_str(&leaver).unwrap();
+    let id = leaver["id"].as_str().unwrap().to_string();
+    call(
+        &server.addr,
+        "DELETE",
+        &format!("/scim/v2/Users/{id}"),
+        None,
+        204,
+    );
+    wait_for("the transfer call in flight", &|| {
+        calls.lock().unwrap().len() == 1
+    });
+    server.kill();
+    stall.store(false, Ordering::SeqCst);
+
+    let server = Server::start_with(&db, &["--config", cfg]);
+    let deleted = || {
+        call(
+            &server.addr,
+            "GET",
+            "/admin/v1/events?limit=1000",
+            None,
+            200,
+        )
+        .contains("\"user.deleted\"")
+    };
+    wait_for("the deletion to complete", &deleted);
+    // Twenty worker rounds more: nothing is sent again.
+    std::thread::sleep(Duration::from_millis(1000));
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.len(),
+        2,
+        "the call in flight, then one after the restart: {calls:?}"
+    );
+    assert_eq!(
+        calls[0].0, calls[1].0,
+        "the same Idempotency-Key both times"
+    );
+    assert_eq!(calls.iter().filter(|(_, answered)| *answered).count(), 1);
+}

@@ -159,3 +159,44 @@ async fn every_response_carries_a_request_id() {
         Some("trace-me-123")
     );
 }
+
+/// `rollcall_scim_operations_total` counts SCIM operations by resource,
+/// operation and outcome, and the operations inside a Bulk request one by
+/// one (`via="bulk"`), beside the Bulk request itself.
+#[tokio::test]
+async fn scim_operations_are_counted_by_type_and_outcome() {
+    let app = TestApp::new().await;
+    let id = app.user("ada").await;
+    app.get(&format!("/scim/v2/Users/{id}")).await;
+    app.get("/scim/v2/Users/missing").await;
+    app.patch(
+        &format!("/scim/v2/Users/{id}"),
+        &crate::support::patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await;
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "b1", "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob"}},
+            {"method": "DELETE", "path": "/Groups/missing"}]});
+    assert_eq!(
+        app.post("/scim/v2/Bulk", &bulk).await.status,
+        StatusCode::OK
+    );
+    let m = app.get("/metrics").await.text;
+    for line in [
+        r#"resource="User",operation="create",outcome="success",via="request"} 1"#,
+        r#"resource="User",operation="get",outcome="success",via="request"} 1"#,
+        r#"resource="User",operation="get",outcome="client_error",via="request"} 1"#,
+        r#"resource="User",operation="patch",outcome="success",via="request"} 1"#,
+        r#"resource="Bulk",operation="bulk",outcome="success",via="request"} 1"#,
+        r#"resource="User",operation="create",outcome="success",via="bulk"} 1"#,
+        r#"resource="Group",operation="delete",outcome="client_error",via="bulk"} 1"#,
+    ] {
+        assert!(
+            m.contains(&format!("rollcall_scim_operations_total{{{line}")),
+            "{line}\n{m}"
+        );
+    }
+    assert!(!m.contains(r#"operation="list""#), "no list was made: {m}");
+}

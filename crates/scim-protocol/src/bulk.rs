@@ -434,6 +434,8 @@ pub struct OpDone {
 pub struct OpOutcome<E> {
     /// The method as sent, upper-cased.
     pub method: String,
+    /// The resource type its path names, when the path is valid.
+    pub kind: Option<Kind>,
     pub bulk_id: Option<String>,
     pub result: Result<OpDone, E>,
 }
@@ -443,6 +445,7 @@ impl<E> OpOutcome<E> {
     pub fn of(op: &BulkOp, result: Result<OpDone, E>) -> Self {
         Self {
             method: op.method_text.to_ascii_uppercase(),
+            kind: op.parsed.as_ref().ok().map(|(_, kind, _)| *kind),
             bulk_id: op.bulk_id.clone(),
             result,
         }
@@ -451,6 +454,7 @@ impl<E> OpOutcome<E> {
     pub fn map_err<F>(self, f: impl FnOnce(E) -> F) -> OpOutcome<F> {
         OpOutcome {
             method: self.method,
+            kind: self.kind,
             bulk_id: self.bulk_id,
             result: self.result.map_err(f),
         }

@@ -33,9 +33,9 @@ pub use tenant::{
 };
 pub use tokens::{CreatedToken, IdentityProvider, ScopeOffer, TokenItem, TokenRequest, TokensView};
 pub use users::{
-    email, sign_in_allowed, AccessChange, AccessView, GroupMembership, Invitation, InvitedUser,
-    PurgeResult, Reason, Seat, SignInRefused, SignInResult, SignedIn, Successor, UserDetail,
-    UserRow, UserView,
+    email, sign_in_allowed, AccessChange, AccessView, Deletion, DeletionSuccessor, GroupMembership,
+    Invitation, InvitedUser, PurgeResult, Reason, Seat, SignInRefused, SignInResult, SignedIn,
+    Successor, UserDetail, UserRow, UserView,
 };
 
 use serde::Serialize;

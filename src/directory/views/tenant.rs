@@ -166,6 +166,19 @@ pub struct TransferView {
     pub dead_at: Option<String>,
 }
 
+impl From<crate::store::PendingTransfer> for TransferView {
+    fn from(t: crate::store::PendingTransfer) -> Self {
+        TransferView {
+            user_id: t.user_id,
+            successor_id: t.successor_id,
+            attempts: t.attempts,
+            next_attempt_at: t.next_attempt_at,
+            last_error: t.last_error,
+            dead_at: t.dead_at,
+        }
+    }
+}
+
 /// Ownership transfers not yet acknowledged, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TransfersView {

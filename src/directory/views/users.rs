@@ -34,11 +34,8 @@ pub struct UserView {
     pub last_sign_in: Option<String>,
     /// The ban, while the user is banned.
     pub ban: Option<Ban>,
-    /// Where a deletion stands: `state` (`transferring`, `waiting`,
-    /// `deleted`), `successor`, `reason`, `requestedAt`, `requestedBy`,
-    /// `groups` the user left, `completedAt`.
-    #[schema(value_type = Option<Object>)]
-    pub deletion: Option<Value>,
+    /// Where a deletion stands, while the user is deleted.
+    pub deletion: Option<Deletion>,
     /// When the user was deleted (restorable until `purgeAfter`).
     pub deleted_at: Option<String>,
     /// When a deleted user's data is purged.
@@ -88,6 +85,47 @@ impl From<&UserRecord> for Standing {
     }
 }
 
+/// Where a user's deletion stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Deletion {
+    /// `transferring` (the host platform is handing what they own to the
+    /// successor), `waiting` (for a successor: see `reason`) or `deleted`.
+    #[schema(example = "transferring")]
+    pub state: String,
+    /// Who receives what the user owned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successor: Option<DeletionSuccessor>,
+    /// Why the deletion waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "no successor: the user has no manager and the tenant no fallback owner")]
+    pub reason: Option<String>,
+    #[schema(example = "2026-02-01T12:00:00.000Z")]
+    pub requested_at: String,
+    /// Who deleted the user (the audit trail's actor).
+    #[schema(example = "token:okta")]
+    pub requested_by: String,
+    /// The ids of the groups the user was a direct member of (a restore
+    /// puts them back).
+    pub groups: Vec<String>,
+    /// When the transfer was acknowledged and the deletion completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+}
+
+/// A deleted user's successor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeletionSuccessor {
+    pub id: String,
+    #[schema(example = "heir@acme.test")]
+    pub user_name: String,
+    /// How they were chosen: `request` (named by the deletion), `manager`
+    /// (the user's manager) or `fallback` (the tenant's fallback owner).
+    #[schema(example = "manager")]
+    pub source: String,
+}
+
 /// A ban: a local hold the identity provider cannot lift.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Ban {
@@ -112,7 +150,10 @@ impl From<&UserRecord> for UserView {
                 at: at.clone(),
                 reason: u.ban_reason.clone(),
             }),
-            deletion: u.deletion.clone(),
+            deletion: u
+                .deletion
+                .as_ref()
+                .and_then(|d| serde_json::from_value(d.clone()).ok()),
             deleted_at: u.deleted_at.clone(),
             purge_after: u.purge_after.clone(),
             version: u.version,

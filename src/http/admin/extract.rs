@@ -124,7 +124,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             let (code, detail) = match status {
                 StatusCode::PAYLOAD_TOO_LARGE => (
                     "payload_too_large",
-                    "the request body is larger than max_payload_size".to_string(),
+                    crate::http::error::ADMIN_TOO_LARGE.to_string(),
                 ),
                 _ => (
                     "invalid_body",

@@ -51,6 +51,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
     // default: some 40,000 leavers' emails in one job); only /Bulk more.
     let body_limit = state.http.max_payload_size;
     router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::retry::retry_contention,
+        ))
         .route_layer(middleware::from_fn_with_state(state, auth::require_token))
         .route("/openapi.json", get(move || openapi(doc.clone())))
         .layer(DefaultBodyLimit::max(body_limit))

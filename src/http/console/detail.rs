@@ -9,7 +9,7 @@ use super::error::ConsoleError;
 use super::format::{role_label, status_label, type_label, when};
 use super::pages::{AccessLine, Activity, Card, Choice, Control, Fact, Layout, UserPage};
 use super::session::Signed;
-use crate::directory::views::{AuditPage, Permit, UserActions, UserDetail};
+use crate::directory::views::{AuditPage, Deletion, Permit, UserActions, UserDetail};
 use crate::http::AppState;
 use crate::store::AuditQuery;
 
@@ -127,19 +127,22 @@ fn notices(d: &UserDetail) -> Vec<String> {
 }
 
 /// Where a deletion's ownership transfer stands, in words.
-fn transfer_state(del: &Value) -> Option<String> {
-    let get = |k: &str| del.get(k).and_then(Value::as_str).unwrap_or("");
-    let successor = del.get("successor").map(|s| {
-        let name = s.get("userName").and_then(Value::as_str);
-        name.or_else(|| s.get("id").and_then(Value::as_str))
-            .unwrap_or("")
-            .to_string()
+fn transfer_state(del: &Deletion) -> Option<String> {
+    let successor = del.successor.as_ref().map(|s| {
+        if s.user_name.is_empty() {
+            s.id.clone()
+        } else {
+            s.user_name.clone()
+        }
     });
-    match (get("state"), successor) {
+    match (del.state.as_str(), successor) {
         ("transferring", Some(to)) => Some(format!(
             "Transferring: the host platform is handing what they own to {to}."
         )),
-        ("waiting", _) => Some(format!("Waiting for a successor: {}", get("reason"))),
+        ("waiting", _) => Some(format!(
+            "Waiting for a successor: {}",
+            del.reason.as_deref().unwrap_or("")
+        )),
         ("deleted", Some(to)) => Some(format!("What they owned went to {to}.")),
         _ => None,
     }
