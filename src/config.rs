@@ -25,6 +25,9 @@ pub struct Config {
     pub max_page_size: i64,
     /// At most this many members are returned with a group.
     pub max_members_returned: i64,
+    /// `no-content` (default: 204, members not read) or `resource` (200
+    /// with the whole group) for a group PATCH asking for no attributes.
+    pub group_patch_response: crate::http::GroupPatchResponse,
     /// Most operations in one Bulk request (announced as bulk.maxOperations).
     pub bulk_max_operations: usize,
     /// Largest Bulk request body in bytes (announced as bulk.maxPayloadSize).
@@ -116,6 +119,7 @@ impl Default for Config {
             default_page_size: 100,
             max_page_size: 1000,
             max_members_returned: 10_000,
+            group_patch_response: crate::http::GroupPatchResponse::default(),
             bulk_max_operations: 10_000,
             bulk_max_payload_size: 16 * 1024 * 1024,
             log_format: "text".into(),

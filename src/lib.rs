@@ -91,6 +91,7 @@ pub async fn state_from_config(cfg: &config::Config) -> Result<AppState, StartEr
             rate_limit: cfg.rate_limit.clone(),
             metrics_token: cfg.metrics.resolve().map_err(StartError::Config)?,
             metrics_apart: cfg.metrics.listen.is_some(),
+            group_patch_response: cfg.group_patch_response,
         },
         DirectoryConfig {
             max_members_returned: cfg.max_members_returned,

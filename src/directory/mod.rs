@@ -11,6 +11,7 @@ pub mod bulk;
 mod cancel;
 pub mod console;
 pub mod console_oidc;
+mod credential_cache;
 pub mod delivery;
 pub mod deprovision;
 mod error;
@@ -186,6 +187,8 @@ pub struct Directory {
     mailer: Option<Arc<mail::Mailer>>,
     /// Calls to the host this process made, by kind and outcome.
     delivery_counts: delivery::DeliveryCounters,
+    /// Bearer tokens verified within the last second.
+    credentials: credential_cache::CredentialCache,
 }
 
 impl Directory {
@@ -209,6 +212,7 @@ impl Directory {
             running_jobs: Default::default(),
             mailer,
             delivery_counts: Default::default(),
+            credentials: Default::default(),
         }
     }
 

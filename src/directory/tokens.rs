@@ -343,6 +343,13 @@ impl Directory {
         if !oauth.is_empty() && super::oauth::looks_like_jwt(presented) {
             return self.authenticate_jwt(presented, oauth).await;
         }
+        let key = hash(presented);
+        // Read before the lookup: a commit racing it makes the entry stale.
+        let commits = self.store.commits();
+        if let Some((credential, record)) = self.credentials.get(&key, commits) {
+            self.note_use(&record, &key).await;
+            return Ok(credential);
+        }
         let record = verify(&self.store, presented)
             .await?
             .ok_or(Refusal::Invalid)?;
@@ -359,14 +366,17 @@ impl Directory {
                 })
             }
         };
-        self.note_use(&record).await;
-        Ok(Credential {
+        let credential = Credential {
             actor: format!("token:{}", record.label),
             credential_id: format!("token:{}", record.id),
             scopes: Scopes::from_names(&record.scopes),
-            tenant: record.tenant,
+            tenant: record.tenant.clone(),
             holder,
-        })
+        };
+        self.credentials
+            .put(key.clone(), credential.clone(), record.clone(), commits);
+        self.note_use(&record, &key).await;
+        Ok(credential)
     }
 
     async fn authenticate_jwt(
@@ -399,7 +409,7 @@ impl Directory {
     /// request. Wall-clock
     /// time: reading a request's credential must not move the directory's
     /// clock.
-    async fn note_use(&self, record: &TokenRecord) {
+    async fn note_use(&self, record: &TokenRecord, key: &[u8]) {
         let now = time::OffsetDateTime::now_utc();
         let fresh = record
             .last_used_at
@@ -409,12 +419,13 @@ impl Directory {
         if fresh {
             return;
         }
-        if let Err(e) = self
-            .store
-            .touch_token_if_free(&record.id, &datetime::format(now))
-            .await
-        {
-            tracing::warn!(token = %record.id, error = %e, "could not note the token's last use");
+        let at = datetime::format(now);
+        match self.store.touch_token_if_free(&record.id, &at).await {
+            Ok(true) => self.credentials.noted_use(key, &at),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(token = %record.id, error = %e, "could not note the token's last use")
+            }
         }
     }
 

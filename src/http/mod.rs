@@ -59,6 +59,23 @@ pub struct HttpConfig {
     /// `/metrics` is served on a listener of its own (`metrics_app`), not
     /// beside the API.
     pub metrics_apart: bool,
+    /// What a group PATCH answers when the request asks for no attributes.
+    pub group_patch_response: GroupPatchResponse,
+}
+
+/// The answer to a PATCH of a group whose request carries neither
+/// `attributes` nor `excludedAttributes` (with either, the answer is
+/// always 200 and the projected group).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupPatchResponse {
+    /// `204 No Content` with the new `ETag` (RFC 7644 §3.5.2; what Entra ID
+    /// asks for): the members are not read, so adding one member costs the
+    /// same at any group size.
+    #[default]
+    NoContent,
+    /// `200 OK` with the whole group, its members included.
+    Resource,
 }
 
 impl Default for HttpConfig {
@@ -74,6 +91,7 @@ impl Default for HttpConfig {
             rate_limit: None,
             metrics_token: None,
             metrics_apart: false,
+            group_patch_response: GroupPatchResponse::default(),
         }
     }
 }

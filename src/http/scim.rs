@@ -262,7 +262,21 @@ async fn do_write(
     headers: &HeaderMap,
     params: &RawListParams,
 ) -> ApiResult {
-    let projection = projection_only(state, kind, params)?;
+    let no_content = matches!(write, Write::Patch)
+        && kind == Kind::Group
+        && state.http.group_patch_response == crate::http::GroupPatchResponse::NoContent
+        && params.attributes.is_none()
+        && params.excluded_attributes.is_none();
+    let projection = if no_content {
+        // Nothing of the group is answered: its members are never read.
+        let members_left_out = RawListParams {
+            excluded_attributes: Some("members".into()),
+            ..Default::default()
+        };
+        projection_only(state, kind, &members_left_out)?
+    } else {
+        projection_only(state, kind, params)?
+    };
     let tag = if_match(headers);
     let dir = &state.directory;
     let res = match write {
@@ -275,6 +289,13 @@ async fn do_write(
                 .await?
         }
     };
+    if no_content {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag::etag(res.stored.version)) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
     Ok(resource_response(
         state,
         ctx,

@@ -61,6 +61,8 @@ pub struct Store {
     pub(super) lock_wait: Duration,
     /// SQLite: the file whose lock elects the instance doing background work.
     pub(super) worker_lock: Option<std::path::PathBuf>,
+    /// Write transactions committed by this process (`Store::commits`).
+    pub(super) commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The right to run one round of background work (webhook deliveries,
@@ -188,6 +190,7 @@ impl Store {
             read,
             lock_wait,
             backend: Backend::Sqlite,
+            commits: Default::default(),
             worker_lock: sqlite_file(url).map(|p| {
                 let mut name = p.into_os_string();
                 name.push("-worker.lock");
@@ -214,6 +217,7 @@ impl Store {
             lock_wait,
             backend: Backend::Postgres,
             worker_lock: None,
+            commits: Default::default(),
         })
     }
 

@@ -38,7 +38,7 @@ impl Store {
             id,
             name: name.to_string(),
         };
-        Ok(Some(Tx::adopt(tx, tenant)))
+        Ok(Some(Tx::adopt(tx, tenant, self)))
     }
 
     /// Store a token in a transaction of its own (tests, tools).
@@ -129,13 +129,16 @@ impl Store {
         Ok(true)
     }
 
-    /// Note when a token was used.
+    /// Set when a token was last used (what was read of the token before
+    /// is stale: counted as a commit).
     pub async fn touch_token(&self, id: &str, at: &str) -> StoreResult<()> {
         sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&mut *self.write.acquire().await?)
             .await?;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
     }
 }

@@ -7,6 +7,9 @@
 //! The operations are methods on `Tx`, one file per resource (`users.rs`,
 //! `groups.rs`, `access.rs`, `outbox.rs`, `jobs.rs`, `tenants.rs`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 
 use super::{Store, StoreResult, Tenant};
@@ -14,6 +17,8 @@ use super::{Store, StoreResult, Tenant};
 pub struct Tx {
     tx: Transaction<'static, Any>,
     tenant: Tenant,
+    /// The store's count of commits, raised when this one commits.
+    commits: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -23,15 +28,27 @@ impl Store {
         Ok(Tx {
             tx: self.begin_write(tenant.id).await?,
             tenant: tenant.clone(),
+            commits: self.commits.clone(),
         })
+    }
+
+    /// How many write transactions this process has committed: what was
+    /// read before a commit may be stale after it (the credential cache
+    /// keys its entries with it).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 }
 
 impl Tx {
     /// A transaction already begun, for `tenant` (the bootstrap, which
     /// creates the tenant inside it).
-    pub(super) fn adopt(tx: Transaction<'static, Any>, tenant: Tenant) -> Tx {
-        Tx { tx, tenant }
+    pub(super) fn adopt(tx: Transaction<'static, Any>, tenant: Tenant, store: &Store) -> Tx {
+        Tx {
+            tx,
+            tenant,
+            commits: store.commits.clone(),
+        }
     }
 
     pub fn tenant(&self) -> &Tenant {
@@ -49,6 +66,7 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
+        self.commits.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 

@@ -329,8 +329,8 @@ async fn a_membership_patch_that_changes_nothing_keeps_the_version() {
         json!([{"op": "replace", "path": "members", "value": [{"value": a}]}]),
     ] {
         let r = app.patch(&path, &patch_body(ops.clone())).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert_eq!(r.body["meta"]["version"], "W/\"1\"", "{ops}");
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        assert_eq!(r.header("etag").as_deref(), Some("W/\"1\""), "{ops}");
     }
     assert_eq!(app.audit_count().await, before);
 }
@@ -357,4 +357,55 @@ async fn deleting_a_member_changes_its_groups_version_and_tells_the_host() {
             "user.deleted"
         ]
     );
+}
+
+/// A group PATCH asking for no attributes answers 204 with the new ETag
+/// (members never read); asking for attributes, or the `resource` setting,
+/// brings the 200 with the group back. A user PATCH answers 200 as ever.
+#[tokio::test]
+async fn a_group_patch_answers_204_unless_attributes_are_asked_for() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let b = app.user("b").await;
+    let g = app.group("G", &[&a]).await;
+    let add =
+        |m: &str| patch_body(json!([{"op": "add", "path": "members", "value": [{"value": m}]}]));
+    let path = format!("/scim/v2/Groups/{g}");
+    let r = app.patch(&path, &add(&b)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(r.text.is_empty());
+    assert_eq!(r.header("etag").as_deref(), Some("W/\"2\""));
+    assert_eq!(
+        app.get(&path).await.body["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // With `attributes`, RFC 7644 §3.5.2: 200 and what was asked for.
+    let c = app.user("c").await;
+    let r = app
+        .patch(&format!("{path}?attributes=displayName"), &add(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["displayName"], "G");
+    assert!(r.body.get("members").is_none(), "{}", r.body);
+    let r = app
+        .patch(&format!("{path}?excludedAttributes=externalId"), &add(&a))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 3);
+    // A user PATCH is answered with the user.
+    let off = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
+    let r = app.patch(&format!("/scim/v2/Users/{a}"), &off).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["active"], false);
+
+    let full = TestApp::from_toml("group_patch_response = \"resource\"\n").await;
+    let a = full.user("a").await;
+    let g = full.group("G", &[]).await;
+    let r = full.patch(&format!("/scim/v2/Groups/{g}"), &add(&a)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["members"][0]["value"], a.as_str());
+    assert_eq!(r.header("etag").as_deref(), Some("W/\"2\""));
 }

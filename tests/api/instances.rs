@@ -163,7 +163,7 @@ async fn two_instances_serve_one_database_without_lost_updates_or_double_deliver
             .collect();
         handles.into_iter().map(|t| t.join().unwrap()).collect()
     });
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
     let group: Value = serde_json::from_str(
         &send(
             &addrs[1],

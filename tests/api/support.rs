@@ -128,6 +128,7 @@ impl TestApp {
             max_payload_size: cfg.max_payload_size,
             limits: cfg.limits.clone(),
             rate_limit: cfg.rate_limit.clone(),
+            group_patch_response: cfg.group_patch_response,
             ..Default::default()
         };
         let directory = DirectoryConfig {
