@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::rows::{display_name, external_id, table};
+use super::rows::{display_name, external_id, fold, table};
 use super::{StoreResult, Tx};
 use scim_protocol::schema::Kind;
 
@@ -212,8 +212,8 @@ impl Tx {
         let mut changed = 0;
         for m in refs {
             let n = sqlx::query(
-                "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (group_pk, member_id) DO UPDATE SET display = excluded.display
+                "INSERT INTO memberships (group_pk, tenant_id, member_id, member_type, display, display_ci) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (group_pk, member_id) DO UPDATE SET display = excluded.display, display_ci = excluded.display_ci
                  WHERE excluded.display IS NOT NULL AND excluded.display IS DISTINCT FROM memberships.display",
             )
             .bind(group_pk)
@@ -221,6 +221,7 @@ impl Tx {
             .bind(&m.id)
             .bind(m.kind)
             .bind(&m.display)
+            .bind(m.display.as_deref().map(fold))
             .execute(self.conn())
             .await?
             .rows_affected();

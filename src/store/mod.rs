@@ -31,6 +31,7 @@ mod oidc_pending;
 mod outbox;
 mod panel;
 mod pool;
+mod refold;
 mod rows;
 mod search;
 mod sessions;

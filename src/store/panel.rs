@@ -134,10 +134,7 @@ fn user_sort_key(store: &Store, sort: UserSort) -> (String, bool) {
     let d = store.dialect();
     match sort {
         UserSort::UserName => ("u.user_name_ci".into(), false),
-        UserSort::DisplayName => (
-            format!("lower({})", d.json_text("u.data", &["displayName"])),
-            true,
-        ),
+        UserSort::DisplayName => (d.json_text("u.data_ci", &["displayname"]), true),
         UserSort::Email => ("u.email_ci".into(), true),
         UserSort::Status => ("u.status".into(), false),
         UserSort::Type => ("u.user_type".into(), false),

@@ -185,7 +185,7 @@ impl Store {
                 .await
                 .map(CountedPool::new)?
         };
-        Ok(Self {
+        let store = Self {
             write,
             read,
             lock_wait,
@@ -196,7 +196,9 @@ impl Store {
                 name.push("-worker.lock");
                 name.into()
             }),
-        })
+        };
+        store.refold_if_needed().await?;
+        Ok(store)
     }
 
     async fn connect_postgres(url: &str, lock_wait: Duration) -> StoreResult<Self> {
@@ -211,14 +213,16 @@ impl Store {
         // together migrate once.
         POSTGRES_MIGRATOR.run(&pool).await?;
         let pool = CountedPool::new(pool);
-        Ok(Self {
+        let store = Self {
             write: pool.clone(),
             read: pool,
             lock_wait,
             backend: Backend::Postgres,
             worker_lock: None,
             commits: Default::default(),
-        })
+        };
+        store.refold_if_needed().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

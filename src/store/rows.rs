@@ -55,9 +55,9 @@ pub(super) fn row_to_resource(row: &AnyRow) -> StoredResourceResult {
 
 type StoredResourceResult = StoreResult<StoredResource>;
 
-/// Lowercase for case-insensitive comparison.
+/// Case-insensitive text as stored and compared (`scim_protocol::text::fold`).
 pub fn fold(s: &str) -> String {
-    s.to_ascii_lowercase()
+    scim_protocol::text::fold(s)
 }
 
 pub(super) const USER_COLUMNS: &str = "pk, id, user_name, data, status, user_type, role, plan, access, local_access, managed,

@@ -10,6 +10,7 @@ use sqlx::Any;
 use scim_protocol::filter::{Cond, Field, MultiAttr, Operand};
 use scim_protocol::list::{SortKey, SortOrder};
 use scim_protocol::schema::{AttrType, Kind};
+use scim_protocol::text::fold;
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -380,6 +381,14 @@ impl<'d> Compiler<'d> {
         let expr = match field.ty {
             AttrType::Boolean => self.dialect.json_bool("r.data", &keys),
             AttrType::Integer | AttrType::Decimal => self.dialect.json_number("r.data", &keys),
+            _ if folds(field) && self.kind == Kind::User => {
+                // The folded shadow of the JSON: its keys are folded too.
+                // (A group has no case-insensitive text outside its
+                // columns: displayName has one, members their table.)
+                let folded: Vec<String> = keys.iter().map(|k| fold(k)).collect();
+                let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
+                return (self.dialect.json_text("r.data_ci", &folded), true);
+            }
             _ => self.dialect.json_text("r.data", &keys),
         };
         (expr, false)
@@ -395,8 +404,8 @@ impl<'d> Compiler<'d> {
     ) {
         let (mut expr, lowered) = self.field_expr(field, elem);
         if let Operand::Str(_) = value {
-            if !field.case_exact && !lowered && field.ty != AttrType::DateTime {
-                expr = format!("lower({expr})");
+            if folds(field) && !lowered {
+                expr = folded_literal(&expr);
             }
         }
         let bind = match value {
@@ -491,12 +500,8 @@ impl<'d> Compiler<'d> {
             let expr = match key {
                 SortKey::Field(field) => {
                     let (e, lowered) = self.field_expr(field, None);
-                    if field.ty.is_textual()
-                        && !field.case_exact
-                        && !lowered
-                        && field.ty != AttrType::DateTime
-                    {
-                        format!("lower({e})")
+                    if folds(field) && !lowered {
+                        folded_literal(&e)
                     } else {
                         e
                     }
@@ -553,6 +558,22 @@ impl<'d> Compiler<'d> {
     }
 }
 
+/// Whether comparisons of `field` are case-insensitive text: both sides
+/// folded (`scim_protocol::text::fold`), never SQL's `lower()`.
+fn folds(field: &Field) -> bool {
+    !field.case_exact && field.ty.is_textual() && field.ty != AttrType::DateTime
+}
+
+/// A case-insensitive expression with no folded shadow: a string literal
+/// (`'User'`, a resource type) is folded here; anything else is left as it
+/// is, which no field reaches (every folded field has its shadow column).
+fn folded_literal(expr: &str) -> String {
+    match expr.strip_prefix('\'').and_then(|e| e.strip_suffix('\'')) {
+        Some(inner) if !inner.contains('\'') => format!("'{}'", fold(inner)),
+        _ => expr.to_string(),
+    }
+}
+
 /// The element table an `Any` condition ranges over.
 enum ElemCtx {
     /// `user_values v`
@@ -576,23 +597,34 @@ impl ElemCtx {
                 "primary" => (d.bool_column("v.is_primary"), false),
                 other => match f.ty {
                     AttrType::Boolean => (d.json_bool("v.elem", &[other]), false),
+                    _ if folds(f) => (d.json_text("v.elem_ci", &[&fold(other)]), true),
                     _ => (d.json_text("v.elem", &[other]), false),
                 },
             },
             // Ids are generated in lowercase, so they compare as already folded.
             ElemCtx::Members => match f.attr.as_str() {
                 "value" => ("m.member_id".into(), true),
+                "type" if folds(f) => (
+                    "(CASE m.member_type WHEN 'User' THEN 'user' ELSE 'group' END)".into(),
+                    true,
+                ),
                 "type" => ("m.member_type".into(), false),
+                "$ref" if folds(f) => (
+                    "(CASE m.member_type WHEN 'User' THEN '/users/' ELSE '/groups/' END || m.member_id)".into(),
+                    true,
+                ),
                 "$ref" => (
                     "(CASE m.member_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || m.member_id)".into(),
                     false,
                 ),
+                _ if folds(f) => ("m.display_ci".into(), true),
                 _ => ("m.display".into(), false),
             },
             ElemCtx::Groups => match f.attr.as_str() {
                 "value" => ("g.id".into(), true),
                 "display" => ("g.display_name_ci".into(), true),
-                "type" => ("'direct'".into(), false),
+                "type" => ("'direct'".into(), true),
+                "$ref" if folds(f) => ("('/groups/' || g.id)".into(), true),
                 _ => ("('/Groups/' || g.id)".into(), false),
             },
         }

@@ -22,8 +22,8 @@ impl Tx {
         let (user_name, ci) = user_name(data);
         let json = Value::Object(data.clone()).to_string();
         let (pk, status): (i64, String) = sqlx::query_as(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, version, created, last_modified)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13) RETURNING pk, status",
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, data_ci, version, created, last_modified)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14) RETURNING pk, status",
         )
         .bind(tid)
         .bind(id)
@@ -36,6 +36,7 @@ impl Tx {
         .bind(&access.plan)
         .bind(access.explain.to_string())
         .bind(&json)
+        .bind(fold(&json))
         .bind(now)
         .bind(now)
         .fetch_one(self.conn())
@@ -60,9 +61,10 @@ impl Tx {
             .get("userName")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let json = Value::Object(data.clone()).to_string();
         sqlx::query(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, version, created, last_modified)
-             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, 1, $11, $12)",
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, local_access, managed, invited, data, data_ci, version, created, last_modified)
+             VALUES ($1, $2, $3, $4, NULL, 1, $5, $6, $7, $8, $9, 0, 1, $10, $11, 1, $12, $13)",
         )
         .bind(tid)
         .bind(id)
@@ -73,7 +75,8 @@ impl Tx {
         .bind(&access.plan)
         .bind(access.explain.to_string())
         .bind(local.to_string())
-        .bind(Value::Object(data.clone()).to_string())
+        .bind(&json)
+        .bind(fold(&json))
         .bind(now)
         .bind(now)
         .execute(self.conn())
@@ -96,15 +99,17 @@ impl Tx {
         now: &str,
     ) -> StoreResult<()> {
         let (user_name, ci) = user_name(data);
+        let json = Value::Object(data.clone()).to_string();
         sqlx::query(
-            "UPDATE users SET user_name = $1, user_name_ci = $2, external_id = $3, active = $4, data = $5, version = $6, last_modified = $7
-             WHERE pk = $8",
+            "UPDATE users SET user_name = $1, user_name_ci = $2, external_id = $3, active = $4, data = $5, data_ci = $6, version = $7, last_modified = $8
+             WHERE pk = $9",
         )
         .bind(user_name)
         .bind(ci)
         .bind(external_id(data))
         .bind(i64::from(active(data)))
-        .bind(Value::Object(data.clone()).to_string())
+        .bind(&json)
+        .bind(fold(&json))
         .bind(version)
         .bind(now)
         .bind(pk)
@@ -131,7 +136,11 @@ impl Tx {
         self.write_user_values(pk, new).await
     }
 
-    async fn write_user_values(&mut self, pk: i64, data: &Map<String, Value>) -> StoreResult<()> {
+    pub(super) async fn write_user_values(
+        &mut self,
+        pk: i64,
+        data: &Map<String, Value>,
+    ) -> StoreResult<()> {
         let tid = self.tid();
         for attr in USER_VALUE_ATTRS {
             let Some(Value::Array(items)) = data.get(*attr) else {
@@ -145,8 +154,8 @@ impl Tx {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 sqlx::query(
-                    "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem, elem_ci)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(pk)
                 .bind(tid)
@@ -156,6 +165,7 @@ impl Tx {
                 .bind(ty.map(fold))
                 .bind(i64::from(primary))
                 .bind(item.to_string())
+                .bind(fold(&item.to_string()))
                 .execute(self.conn())
                 .await?;
             }
@@ -213,9 +223,11 @@ impl Tx {
         on: bool,
         data: &Map<String, Value>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET active = $1, data = $2 WHERE pk = $3")
+        let json = Value::Object(data.clone()).to_string();
+        sqlx::query("UPDATE users SET active = $1, data = $2, data_ci = $3 WHERE pk = $4")
             .bind(i64::from(on))
-            .bind(Value::Object(data.clone()).to_string())
+            .bind(&json)
+            .bind(fold(&json))
             .bind(pk)
             .execute(self.conn())
             .await?;

@@ -23,6 +23,7 @@ mod quirks;
 mod replay;
 mod robustness;
 mod tenancy;
+mod unicode;
 mod users;
 
 // scim-protocol's rule of text at every door (SCIM, admin API, CSV), and

@@ -374,7 +374,7 @@ fn string_operand(name: &str, case_exact: bool, value: &CompValue) -> ScimResult
         CompValue::String(s) => Ok(Operand::Str(if case_exact {
             s.clone()
         } else {
-            s.to_ascii_lowercase()
+            crate::text::fold(s)
         })),
         _ => Err(ScimError::invalid_filter(format!(
             "'{name}' is a string; compare it with a quoted string"
@@ -483,7 +483,7 @@ fn compare_value(field: &Field, op: CompareOp, operand: &Operand, v: &Value) -> 
             } else if field.case_exact {
                 x.clone()
             } else {
-                x.to_ascii_lowercase()
+                crate::text::fold(x)
             };
             return match op {
                 CompareOp::Eq => x == *s,

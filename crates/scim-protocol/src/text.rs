@@ -219,3 +219,46 @@ fn find_forbidden(v: &Value) -> Option<Found> {
         _ => None,
     }
 }
+
+/// The one folding of case-insensitive text (`caseExact: false`, RFC 7643
+/// §2.2): Unicode default case folding, full (CaseFolding.txt statuses C
+/// and F: `ß` folds to `ss`, `Σ` and `ς` to `σ`, `İ` to `i̇`), without
+/// normalisation (a precomposed `é` and `e` + U+0301 stay different, as
+/// sent). Everything that compares such text folds both sides with it:
+/// the stores' shadow columns, filter operands, the in-memory filter
+/// evaluator, PATCH value paths, mapping rules and the admin search.
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    caseless::default_case_fold_str(s)
+}
+
+/// Whether `a` and `b` are the same text but for case ([`fold`]).
+pub fn fold_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    fold(a) == fold(b)
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::{fold, fold_eq};
+
+    #[test]
+    fn folding_is_unicode_and_full() {
+        assert_eq!(fold("ÉDITH"), "édith");
+        assert_eq!(fold("ZOË"), "zoë");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("ΣΊΣΥΦΟΣ"), fold("σίσυφος"));
+        assert_eq!(fold("Ωμέγα"), "ωμέγα");
+        assert_eq!(fold("ПРИВЕТ"), "привет");
+        assert_eq!(fold("Ada@Example.COM"), "ada@example.com");
+        assert!(fold_eq("MASSE", "Maße"));
+        assert!(fold_eq("Édith", "ÉDITH"));
+        // No normalisation: a combining accent is another string.
+        assert!(!fold_eq("\u{e9}dith", "e\u{301}dith"));
+        assert_eq!(fold("E\u{301}DITH"), "e\u{301}dith");
+    }
+}

@@ -1,6 +1,7 @@
 //! [`Policy::compute`]: a user's effective type, role, plan and project
 //! roles, each with its [`Source`], in the precedence the module describes.
 
+use scim_protocol::text::fold_eq;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -80,10 +81,7 @@ impl<'a> Inputs<'a> {
             .get("userName")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let super_admin = settings
-            .super_admins
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(user_name));
+        let super_admin = settings.super_admins.iter().any(|s| fold_eq(s, user_name));
         Inputs {
             policy,
             catalog: policy.catalog(tenant),

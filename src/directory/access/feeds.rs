@@ -3,6 +3,7 @@
 //! sets, what else it needs besides membership, and the later rules that
 //! always win over it for the group's members.
 
+use scim_protocol::text::fold_eq;
 use serde_json::{json, Value};
 
 use super::rules::{names_group, rule_name, MappingRule, RuleMatch};
@@ -63,15 +64,12 @@ fn other_conditions(w: &RuleMatch, g: &GroupFacts) -> Vec<String> {
         out.push(format!("userType is \"{t}\""));
     }
     if let Some(n) = &w.group {
-        if !n.eq_ignore_ascii_case(&g.display_name) {
+        if !fold_eq(n, &g.display_name) {
             out.push(format!("member of group \"{n}\""));
         }
     }
     if let Some(x) = &w.group_external_id {
-        let same = g
-            .external_id
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(x));
+        let same = g.external_id.as_deref().is_some_and(|e| fold_eq(e, x));
         if !same {
             out.push(format!("member of the group with externalId \"{x}\""));
         }

@@ -1,6 +1,7 @@
 //! Role-mapping rules (`[[role_mapping]]`): what they look at, what they
 //! set, whether they match a user, and why.
 
+use scim_protocol::text::fold_eq;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -171,12 +172,11 @@ pub(super) fn names_group(r: &MappingRule, g: &GroupFacts) -> bool {
     r.when
         .group
         .as_deref()
-        .is_some_and(|n| n.eq_ignore_ascii_case(&g.display_name))
-        || r.when.group_external_id.as_deref().is_some_and(|x| {
-            g.external_id
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(x))
-        })
+        .is_some_and(|n| fold_eq(n, &g.display_name))
+        || r.when
+            .group_external_id
+            .as_deref()
+            .is_some_and(|x| g.external_id.as_deref().is_some_and(|e| fold_eq(e, x)))
 }
 
 fn values_of<'a>(data: &'a Map<String, Value>, attr: &str) -> impl Iterator<Item = &'a str> {
@@ -204,16 +204,16 @@ fn rule_matches(rule: &MappingRule, facts: &UserFacts<'_>) -> Option<String> {
     let mut why = Vec::new();
     if let Some(want) = &w.role {
         let (roles, from) = effective_roles(facts);
-        roles.iter().find(|v| v.eq_ignore_ascii_case(want))?;
+        roles.iter().find(|v| fold_eq(v, want))?;
         why.push(format!("{from} has \"{want}\""));
     }
     if let Some(want) = &w.entitlement {
-        values_of(facts.data, "entitlements").find(|v| v.eq_ignore_ascii_case(want))?;
+        values_of(facts.data, "entitlements").find(|v| fold_eq(v, want))?;
         why.push(format!("entitlements has \"{want}\""));
     }
     if let Some(want) = &w.user_type {
         let ut = facts.data.get("userType").and_then(Value::as_str)?;
-        if !ut.eq_ignore_ascii_case(want) {
+        if !fold_eq(ut, want) {
             return None;
         }
         why.push(format!("userType is \"{want}\""));
@@ -223,27 +223,26 @@ fn rule_matches(rule: &MappingRule, facts: &UserFacts<'_>) -> Option<String> {
             facts
                 .claim_groups()
                 .into_iter()
-                .find(|g| g.eq_ignore_ascii_case(want))?;
+                .find(|g| fold_eq(g, want))?;
             why.push(format!("groups claim has \"{want}\""));
         } else {
             facts
                 .groups
                 .iter()
-                .find(|g| g.display_name.eq_ignore_ascii_case(want))?;
+                .find(|g| fold_eq(&g.display_name, want))?;
             why.push(format!("member of group \"{want}\""));
         }
     }
     if let Some(want) = &w.group_external_id {
-        facts.groups.iter().find(|g| {
-            g.external_id
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(want))
-        })?;
+        facts
+            .groups
+            .iter()
+            .find(|g| g.external_id.as_deref().is_some_and(|e| fold_eq(e, want)))?;
         why.push(format!("member of the group with externalId \"{want}\""));
     }
     if let (Some(attr), Some(want)) = (&w.attribute, &w.equals) {
         let got = attribute_value(facts.data, attr)?;
-        if !got.1.eq_ignore_ascii_case(want) {
+        if !fold_eq(got.1, want) {
             return None;
         }
         why.push(format!("{} is \"{want}\"", got.0));
