@@ -55,6 +55,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::GroupCommand,
     },
+    /// A tenant's policy (roles and permissions, plans, mapping rules) from
+    /// and to a TOML file: show, diff (a preview) and apply.
+    Policy {
+        #[command(subcommand)]
+        command: cli::PolicyCommand,
+    },
     /// Deactivate or delete a list of leavers; a per-row report.
     Deprovision(cli::DeprovisionArgs),
     /// The admin console: a one-time sign-in link.
@@ -106,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => cli::audit(command).await,
         Command::User { command } => cli::user(command).await,
         Command::Group { command } => cli::group(command).await,
+        Command::Policy { command } => cli::policy(command).await,
         Command::Deprovision(args) => cli::deprovision(args).await,
         Command::Console { command } => cli::console(command).await,
         Command::Backup { db, to } => {

@@ -9,6 +9,7 @@ mod console;
 mod deprovision;
 mod group;
 mod output;
+mod policy;
 mod token;
 mod user;
 
@@ -24,6 +25,7 @@ pub use audit::AuditCommand;
 pub use console::ConsoleCommand;
 pub use deprovision::DeprovisionArgs;
 pub use group::GroupCommand;
+pub use policy::PolicyCommand;
 pub use token::TokenCommand;
 pub use user::UserCommand;
 
@@ -31,6 +33,7 @@ pub use audit::run as audit;
 pub use console::run as console;
 pub use deprovision::run as deprovision;
 pub use group::run as group;
+pub use policy::run as policy;
 pub use token::run as token;
 pub use user::run as user;
 
@@ -68,6 +71,13 @@ pub struct Target {
     json: bool,
     #[command(flatten)]
     db: DbArgs,
+}
+
+impl Target {
+    /// The tenant's name.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
 }
 
 /// Which page of a list.

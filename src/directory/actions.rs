@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::access::{SUPER_ADMIN, VIEWER_RANK};
+use super::access::{Permission, SUPER_ADMIN, VIEWER_RANK};
 use super::admin::UserListParams;
 use super::guards::{is_active_super_admin, last_super_admin, Admin};
 use super::lifecycle::purge_ready;
@@ -54,7 +54,7 @@ impl Directory {
     }
 
     async fn judge(&self, ctx: &Ctx) -> DirectoryResult<Judge> {
-        let admin = match self.require_admin(ctx).await {
+        let admin = match self.acting_admin(ctx).await {
             Ok(a) => Ok(a),
             Err(DirectoryError::Forbidden(why)) => Err(why),
             Err(e) => return Err(e),
@@ -89,12 +89,16 @@ impl Directory {
                 true => v.permit(|a| v.access(a)),
                 false => Permit::no(format!("{} is deleted", u.user_name)),
             },
-            roles: self.role_choices(ctx, j, u),
-            upgrade: only(live && viewer, v.permit(|a| v.access(a))),
+            roles: self.role_choices(j, u),
+            upgrade: only(
+                live && viewer,
+                v.permit(|a| a.need(Permission::UsersEditType).and_then(|()| v.access(a))),
+            ),
             downgrade: only(live && !viewer, v.permit(|a| v.downgrade(a))),
             disable: only(
                 live && enabled,
                 v.permit(|a| {
+                    a.need(Permission::UsersDisable)?;
                     v.guarded(a, "disable", true)?;
                     v.managed("active")?;
                     v.lone()
@@ -103,47 +107,75 @@ impl Directory {
             enable: only(
                 live && !enabled,
                 v.permit(|a| {
+                    a.need(Permission::UsersDisable)?;
                     v.guarded(a, "enable", false)?;
                     v.managed("active")
                 }),
             ),
             ban: only(
                 live && !banned,
-                v.permit(|a| v.guarded(a, "ban", true).and(v.lone())),
+                v.permit(|a| {
+                    a.need(Permission::UsersBan)?;
+                    v.guarded(a, "ban", true).and(v.lone())
+                }),
             ),
-            unban: only(live && banned, v.permit(|a| v.guarded(a, "unban", false))),
+            unban: only(
+                live && banned,
+                v.permit(|a| {
+                    a.need(Permission::UsersBan)
+                        .and(v.guarded(a, "unban", false))
+                }),
+            ),
             delete: only(
                 live,
-                v.permit(|a| v.guarded(a, "delete", true).and(v.lone())),
+                v.permit(|a| {
+                    a.need(Permission::UsersDelete)?;
+                    v.guarded(a, "delete", true).and(v.lone())
+                }),
             ),
             name_successor: only(
                 waiting,
-                v.permit(|a| v.guarded(a, "name a successor for", false)),
+                v.permit(|a| {
+                    a.need(Permission::UsersDelete)?;
+                    v.guarded(a, "name a successor for", false)
+                }),
             ),
-            restore: only(!live, v.permit(|a| v.guarded(a, "restore", false))),
+            restore: only(
+                !live,
+                v.permit(|a| {
+                    a.need(Permission::UsersDelete)
+                        .and(v.guarded(a, "restore", false))
+                }),
+            ),
             purge: only(
                 !live,
-                v.permit(|a| v.guarded(a, "purge", false).and_then(|()| purge_ready(u))),
+                v.permit(|a| {
+                    a.need(Permission::UsersPurge)?;
+                    v.guarded(a, "purge", false).and_then(|()| purge_ready(u))
+                }),
             ),
         }
     }
 
     /// The roles "Change role" offers: none above the admin's own, and for
     /// the admin themself none below their own (nobody demotes themself).
-    fn role_choices(&self, ctx: &Ctx, j: &Judge, u: &UserRecord) -> Vec<RoleChoice> {
+    fn role_choices(&self, j: &Judge, u: &UserRecord) -> Vec<RoleChoice> {
         let Ok(admin) = &j.admin else {
             return Vec::new();
         };
-        let catalog = self.config.policy.catalog(&ctx.tenant.name);
-        let current = catalog.rank(&u.role).unwrap_or(0);
+        if !admin.has(Permission::UsersEditRole) {
+            return Vec::new();
+        }
+        let current = admin.rank_of(&u.role);
         let demotable = Self::not_self(admin, u, "demote").is_ok();
-        self.role_catalog(&ctx.tenant.name)
-            .unwrap_or_default()
-            .into_iter()
+        admin
+            .catalog
+            .roles()
+            .iter()
             .filter(|r| r.rank <= admin.rank && (r.rank >= current || demotable))
             .map(|r| RoleChoice {
                 current: r.name == u.role,
-                name: r.name,
+                name: r.name.clone(),
             })
             .collect()
     }
@@ -192,16 +224,27 @@ impl Verdict<'_> {
         }
     }
 
-    /// Type, role and plan.
+    /// Type, role and plan (any of the three permissions).
     fn access(&self, a: &Admin) -> DirectoryResult<()> {
+        if ![
+            Permission::UsersEditType,
+            Permission::UsersEditRole,
+            Permission::UsersEditPlan,
+        ]
+        .into_iter()
+        .any(|p| a.has(p))
+        {
+            a.need(Permission::UsersEditRole)?;
+        }
         self.guarded(a, "change the access of", false)?;
         self.managed("type, role and plan")
     }
 
     /// User to viewer: a viewer holds no role, so it demotes.
     fn downgrade(&self, a: &Admin) -> DirectoryResult<()> {
+        a.need(Permission::UsersEditType)?;
         self.access(a)?;
-        if self.dir.rank_of(self.tenant, &self.u.role) > VIEWER_RANK {
+        if a.rank_of(&self.u.role) > VIEWER_RANK {
             Directory::not_self(a, self.u, "demote")?;
         }
         self.lone()

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::guards::Reach;
+use super::access::Permission;
 use super::views::{
     self, FallbackOwner, FallbackUnresolved, FallbackUser, GroupDetail, GroupSummary, MemberView,
     Page, SeatsView, TenantView, UserDetail, UserRow,
@@ -270,8 +270,8 @@ impl Directory {
         ctx: &Ctx,
         params: &UserListParams,
     ) -> DirectoryResult<(Vec<UserRecord>, Paging, i64)> {
-        self.require(ctx, Reach::See).await?;
-        let catalog = self.config.policy.catalog(&ctx.tenant.name);
+        let admin = self.require(ctx, Permission::UsersRead).await?;
+        let catalog = admin.catalog;
         let (q, paging) = params.validate(&catalog)?;
         let (users, total) = self.store.admin_users(&ctx.tenant, &q).await?;
         Ok((users, paging, total))
@@ -279,7 +279,7 @@ impl Directory {
 
     /// `GET /admin/v1/users/{id}`: everything an admin panel shows of a user.
     pub async fn user_detail(&self, ctx: &Ctx, key: &str) -> DirectoryResult<UserDetail> {
-        self.require(ctx, Reach::See).await?;
+        self.require(ctx, Permission::UsersRead).await?;
         let u = self
             .store
             .user_record(&ctx.tenant, key)
@@ -299,7 +299,7 @@ impl Directory {
         ctx: &Ctx,
         params: &GroupListParams,
     ) -> DirectoryResult<Page<GroupSummary>> {
-        self.require(ctx, Reach::See).await?;
+        self.require(ctx, Permission::GroupsRead).await?;
         let (q, paging) = params.validate()?;
         let (groups, total) = self.store.admin_groups(&ctx.tenant, &q).await?;
         let items = groups.iter().map(GroupSummary::from).collect();
@@ -314,7 +314,7 @@ impl Directory {
         key: &str,
         paging: Paging,
     ) -> DirectoryResult<GroupDetail> {
-        self.require(ctx, Reach::See).await?;
+        self.require(ctx, Permission::GroupsRead).await?;
         let g = self
             .store
             .admin_group(&ctx.tenant, key)
@@ -324,7 +324,7 @@ impl Directory {
             .store
             .member_page(g.pk, paging.offset(), paging.page_size)
             .await?;
-        let grants = self.config.policy.group_grants(
+        let grants = self.policy_of(&ctx.tenant).await?.group_grants(
             &ctx.tenant.name,
             &crate::store::GroupFacts {
                 display_name: g.display_name.clone(),
@@ -348,7 +348,7 @@ impl Directory {
     /// `GET /admin/v1/tenant`: registrations, seats, the role catalog, the
     /// fallback owner and the settings that come from the config file.
     pub async fn tenant_view(&self, ctx: &Ctx) -> DirectoryResult<TenantView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::TenantSettings).await?;
         let s: TenantSettings = self.store.tenant_settings(&ctx.tenant).await?;
         let cfg = self.config.policy.tenant(&ctx.tenant.name);
         let (owner_key, source) = match (&s.fallback_owner, &cfg.fallback_owner) {
@@ -377,8 +377,8 @@ impl Directory {
             name: ctx.tenant.name.clone(),
             registrations: s.registrations,
             seats: SeatsView::new((s.users, s.max_users), (s.viewers, s.max_viewers)),
-            roles: self.role_catalog(&ctx.tenant.name)?,
-            plans: self.config.policy.plans.clone(),
+            roles: self.role_catalog(&ctx.tenant).await?,
+            plans: self.policy_of(&ctx.tenant).await?.plans.clone(),
             fallback_owner: owner,
             allow_local_overrides: cfg.allow_local_overrides,
             retention_days: cfg.retention_days.unwrap_or(super::DEFAULT_RETENTION_DAYS),
@@ -387,7 +387,7 @@ impl Directory {
 
     /// `PATCH /admin/v1/tenant`.
     pub async fn set_tenant(&self, ctx: &Ctx, change: TenantChange) -> DirectoryResult<TenantView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::TenantSettings).await?;
         let mut c = self.admin_change(ctx, "tenant_changed", String::new(), "tenant.updated");
         c.audit.object_type = "Tenant".into();
         c.audit.object_id = Some(ctx.tenant.name.clone());

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::Duration;
 
-use super::guards::Reach;
+use super::access::Permission;
 use super::views::{AuditLogPage, AuditLogRow, AuditRecord, Permit};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult};
 use crate::store::{AuditQuery, StoreError, Tenant};
@@ -177,7 +177,7 @@ impl Cursor {
 impl Directory {
     /// Whether this user may read the audit trail (admin and above).
     pub async fn audit_permit(&self, ctx: &Ctx) -> Permit {
-        match self.require(ctx, Reach::Act).await {
+        match self.require(ctx, Permission::AuditRead).await {
             Ok(_) => Permit::yes(),
             Err(e) => Permit::no(e.to_string()),
         }
@@ -224,7 +224,7 @@ impl Directory {
         cursor: Option<&str>,
         page_size: i64,
     ) -> DirectoryResult<AuditLogPage> {
-        self.require(ctx, Reach::Act).await?;
+        self.require(ctx, Permission::AuditRead).await?;
         if !LOG_PAGE_SIZES.contains(&page_size) {
             return Err(DirectoryError::Invalid(format!(
                 "page_size must be 10, 20, 50 or 100, not {page_size}"
@@ -312,7 +312,7 @@ impl Directory {
         filter: &AuditFilter,
         format: AuditFormat,
     ) -> DirectoryResult<AuditExport> {
-        self.require(ctx, Reach::Act).await?;
+        self.require(ctx, Permission::AuditRead).await?;
         self.tenant_audit_export(&ctx.tenant, filter, None, format)
             .await
     }

@@ -378,8 +378,12 @@ impl Directory {
             base_url: String::new(),
             operator: false,
         };
-        let administer = match self.require_admin(&ctx).await {
-            Ok(_) => Permit::yes(),
+        let administer = match self.acting_admin(&ctx).await {
+            Ok(a) if a.permissions.iter().any(|p| !p.is_read()) => Permit::yes(),
+            Ok(a) => Permit::no(format!(
+                "role \"{}\" carries no permission to administer users",
+                a.role
+            )),
             Err(e) => Permit::no(e.to_string()),
         };
         let read_audit = self.audit_permit(&ctx).await;

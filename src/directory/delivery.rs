@@ -294,7 +294,8 @@ impl Directory {
         ctx: &Ctx,
         filter: &DeliveryFilter,
     ) -> DirectoryResult<DeliveryPage> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, super::access::Permission::TenantSettings)
+            .await?;
         let dead = filter.state == DeliveryState::Dead;
         let mut kinds = match filter.kind {
             Some(k) => vec![k],
@@ -327,7 +328,8 @@ impl Directory {
     /// (audited as `delivery_replayed`). Admin and above. 404 for an id
     /// this tenant does not have; 409 for a delivery that is not dead.
     pub async fn replay_delivery(&self, ctx: &Ctx, id: &str) -> DirectoryResult<DeliveryView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, super::access::Permission::TenantSettings)
+            .await?;
         let missing = || DirectoryError::NotFound(format!("delivery {id} not found"));
         let (kind, n) = parse_delivery_id(id).ok_or_else(missing)?;
         let mut tx = self.store.write(&ctx.tenant).await?;

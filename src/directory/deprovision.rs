@@ -409,7 +409,8 @@ impl Directory {
         source: &str,
         req: JobRequest,
     ) -> DirectoryResult<(JobRecord, bool)> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, super::access::Permission::DeprovisionRun)
+            .await?;
         let transfer_to = self.check_job_request(ctx, &req).await?;
         let hash = input_hash(&req);
         if let Some(job) = self.store.unfinished_job(&ctx.tenant, &hash).await? {

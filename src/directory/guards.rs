@@ -5,53 +5,44 @@
 
 use serde_json::{Map, Value};
 
-use super::access::{ADMIN_RANK, SUPER_ADMIN};
+use std::collections::BTreeSet;
+
+use super::access::{Catalog, Permission, ALL_PERMISSIONS, SUPER_ADMIN};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult};
 use crate::store::{fold, MemberChange, ResolvedMember, Tenant, Tx, UserRecord};
 use scim_protocol::patch::{MemberOp, MemberRef};
 use scim_protocol::schema::Kind;
 
-/// The acting admin user.
+/// The acting admin user: who, their rank and permissions, and the
+/// tenant's role catalog as it stood when they were read.
 pub(super) struct Admin {
     pub(super) id: String,
+    /// Their role's name ("" for the operator).
+    pub(super) role: String,
     pub(super) rank: i64,
+    pub(super) permissions: BTreeSet<Permission>,
+    pub(super) catalog: Catalog,
+    /// The tenant's plan catalog (empty: free text).
+    pub(super) plans: Vec<String>,
 }
 
-/// Ranks from which a role sees the admin panel's directory.
-const MEMBER_RANK: i64 = 20;
-
-/// How far a person's role reaches through the admin API: the role × admin
-/// action matrix of docs/admin-api.md. Read at every request, so a changed
-/// role counts at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reach {
-    /// The user list, a user's detail, the groups and the role catalog:
-    /// `member` and above (Datacoral's members see the user list but no
-    /// actions; read-only users see nothing).
-    See,
-    /// Every other read (access explanations, tenant settings, seats,
-    /// transfers, deprovisioning jobs) and every change: `admin` and above,
-    /// the rank guards applying to each change.
-    Act,
-}
-
-impl Reach {
-    fn rank(self) -> i64 {
-        match self {
-            Reach::See => MEMBER_RANK,
-            Reach::Act => ADMIN_RANK,
-        }
+impl Admin {
+    /// A role's rank in the tenant's catalog (0: not in it).
+    pub(super) fn rank_of(&self, role: &str) -> i64 {
+        self.catalog.rank(role).unwrap_or(0)
     }
-    fn verb(self) -> &'static str {
-        match self {
-            Reach::See => "see the admin panel",
-            Reach::Act => "administer users",
-        }
+
+    pub(super) fn has(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
     }
-    fn least(self) -> &'static str {
-        match self {
-            Reach::See => "member or above",
-            Reach::Act => "admin or above",
+
+    /// 403 unless the admin's role carries `p`.
+    pub(super) fn need(&self, p: Permission) -> DirectoryResult<()> {
+        match self.has(p) {
+            true => Ok(()),
+            false => Err(DirectoryError::Forbidden(format!(
+                "your role does not carry the permission {p}"
+            ))),
         }
     }
 }
@@ -217,20 +208,34 @@ async fn check_no_cycle(tx: &mut Tx, group_id: &str, member: &str) -> DirectoryR
 }
 
 impl Directory {
-    /// The admin user behind admin credentials, checked: live, not disabled
-    /// or banned, and ranked admin or above.
-    pub(super) async fn require_admin(&self, ctx: &Ctx) -> DirectoryResult<Admin> {
-        self.require(ctx, Reach::Act).await
+    /// The user behind admin credentials, read now and checked: live, not
+    /// disabled or banned, and holding permission `p` (by their role in the
+    /// tenant's current policy). The operator holds every permission.
+    pub(super) async fn require(&self, ctx: &Ctx, p: Permission) -> DirectoryResult<Admin> {
+        let admin = self.acting_admin(ctx).await?;
+        if !admin.has(p) {
+            return Err(DirectoryError::Forbidden(format!(
+                "role \"{}\" does not carry the permission {p}",
+                admin.role
+            )));
+        }
+        Ok(admin)
     }
 
-    /// The user behind admin credentials, read now and checked: live, not
-    /// disabled or banned, and ranked high enough for `reach`. The
-    /// operator reaches everything.
-    pub(super) async fn require(&self, ctx: &Ctx, reach: Reach) -> DirectoryResult<Admin> {
+    /// The acting admin, whatever they may do (live, not disabled or
+    /// banned, bound to a user; or the operator).
+    pub(super) async fn acting_admin(&self, ctx: &Ctx) -> DirectoryResult<Admin> {
+        let policy = self.policy_of(&ctx.tenant).await?;
+        let catalog = policy.catalog(&ctx.tenant.name);
+        let plans = policy.plans.clone();
         if ctx.operator {
             return Ok(Admin {
                 id: String::new(),
+                role: String::new(),
                 rank: i64::MAX,
+                permissions: ALL_PERMISSIONS.into_iter().collect(),
+                catalog,
+                plans,
             });
         }
         let Some(uid) = &ctx.actor_user_id else {
@@ -252,35 +257,25 @@ impl Directory {
                 me.status
             )));
         }
-        let rank = self.rank_of(&ctx.tenant, &me.role);
-        if rank < reach.rank() {
-            return Err(DirectoryError::Forbidden(format!(
-                "role \"{}\" cannot {}: {} is needed",
-                me.role,
-                reach.verb(),
-                reach.least()
-            )));
-        }
-        Ok(Admin { id: me.id, rank })
-    }
-
-    pub(super) fn rank_of(&self, tenant: &Tenant, role: &str) -> i64 {
-        self.config
-            .policy
-            .catalog(&tenant.name)
-            .rank(role)
-            .unwrap_or(0)
+        Ok(Admin {
+            id: me.id,
+            role: me.role.clone(),
+            rank: catalog.rank(&me.role).unwrap_or(0),
+            permissions: catalog.permissions(&me.role),
+            catalog,
+            plans,
+        })
     }
 
     /// Nobody touches a user ranked above them.
     pub(super) fn guard(
         &self,
-        tenant: &Tenant,
+        _tenant: &Tenant,
         admin: &Admin,
         target: &UserRecord,
         what: &str,
     ) -> DirectoryResult<()> {
-        if target.id != admin.id && self.rank_of(tenant, &target.role) > admin.rank {
+        if target.id != admin.id && admin.rank_of(&target.role) > admin.rank {
             return Err(DirectoryError::Forbidden(format!(
                 "cannot {what} {}: their role \"{}\" is above your own",
                 target.user_name, target.role

@@ -20,6 +20,7 @@ pub(crate) use purge::{PURGED_USER, REDACTED};
 pub use successor::SuccessorChoice;
 pub use user_op::{merge_patch, UserOp};
 
+use super::access::Permission;
 use super::views::{AccessView, SignInResult, UserView};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult, DEFAULT_RETENTION_DAYS};
 use crate::store::{Change, Event, Tx, UserRecord};
@@ -47,10 +48,6 @@ impl Directory {
         }
     }
 
-    fn policy(&self) -> &super::access::Policy {
-        &self.config.policy
-    }
-
     async fn find(&self, ctx: &Ctx, key: &str) -> DirectoryResult<UserRecord> {
         self.store
             .user_record(&ctx.tenant, key)
@@ -64,7 +61,7 @@ impl Directory {
 
     /// `GET /admin/v1/users/{id}/access`: effective access and its sources.
     pub async fn access_view(&self, ctx: &Ctx, key: &str) -> DirectoryResult<AccessView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::UsersEditRole).await?;
         let u = self.find(ctx, key).await?;
         Ok(AccessView::from(&u))
     }
@@ -76,8 +73,9 @@ impl Directory {
         key: &str,
         change: AccessChange,
     ) -> DirectoryResult<AccessView> {
-        let admin = self.require_admin(ctx).await?;
-        let catalog = self.policy().catalog(&ctx.tenant.name);
+        let admin = self.acting_admin(ctx).await?;
+        need_for_access(&admin, &change)?;
+        let catalog = admin.catalog.clone();
         // Validate before touching anything.
         self.validate_access_change(&catalog, &admin, &change)?;
         let touches_idp =
@@ -130,7 +128,7 @@ impl Directory {
         key: &str,
         reason: Option<String>,
     ) -> DirectoryResult<UserView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersBan).await?;
         if let Some(r) = &reason {
             scim_protocol::text::check("reason", r, scim_protocol::text::TextRule::TEXT)?;
         }
@@ -173,7 +171,7 @@ impl Directory {
 
     /// Disable or enable (SCIM `active`), an IdP-managed attribute.
     pub async fn set_enabled(&self, ctx: &Ctx, key: &str, on: bool) -> DirectoryResult<UserView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersDisable).await?;
         let tenant = ctx.tenant.clone();
         let (action, event) = if on {
             ("enabled", "user.updated")
@@ -277,7 +275,7 @@ impl Directory {
         requested: Option<String>,
         by_id: bool,
     ) -> DirectoryResult<SuccessorChoice> {
-        let t = self.policy().tenant(&ctx.tenant.name);
+        let t = self.config.policy.tenant(&ctx.tenant.name);
         Ok(SuccessorChoice {
             requested,
             fallback: self.fallback_owner(ctx).await?,
@@ -298,7 +296,7 @@ impl Directory {
         admin_api: bool,
     ) -> DirectoryResult<UserView> {
         let admin = if admin_api {
-            Some(self.require_admin(ctx).await?)
+            Some(self.require(ctx, Permission::UsersDelete).await?)
         } else {
             None
         };
@@ -338,7 +336,7 @@ impl Directory {
         key: &str,
         successor: String,
     ) -> DirectoryResult<UserView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersDelete).await?;
         let choice = self
             .successor_choice(ctx, Some(successor.clone()), false)
             .await?;
@@ -367,7 +365,7 @@ impl Directory {
 
     /// Undo a deletion before the purge.
     pub async fn restore(&self, ctx: &Ctx, key: &str) -> DirectoryResult<UserView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersDelete).await?;
         let tenant = ctx.tenant.clone();
         let mut change =
             self.admin_change(ctx, "restored", "user restored".into(), "user.restored");
@@ -390,9 +388,28 @@ impl Directory {
     /// Purge a deleted user now (compliance erasure) instead of at the end of
     /// the retention window.
     pub async fn purge(&self, ctx: &Ctx, key: &str) -> DirectoryResult<()> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersPurge).await?;
         let actor = ctx.actor.clone();
         self.purge_record(&ctx.tenant, key, &actor, Some(&admin))
             .await
     }
+}
+
+/// The permissions a change of local access needs: `users.edit_type` for
+/// the type, `users.edit_role` for the role and project roles,
+/// `users.edit_plan` for the plan.
+fn need_for_access(
+    admin: &super::guards::Admin,
+    change: &super::views::AccessChange,
+) -> DirectoryResult<()> {
+    if change.user_type.is_some() {
+        admin.need(Permission::UsersEditType)?;
+    }
+    if change.role.is_some() || !change.projects.is_empty() {
+        admin.need(Permission::UsersEditRole)?;
+    }
+    if change.plan.is_some() {
+        admin.need(Permission::UsersEditPlan)?;
+    }
+    Ok(())
 }

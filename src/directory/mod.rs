@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
 mod operator;
+mod policy;
 mod recompute;
 mod resources;
 pub mod scopes;
@@ -41,6 +42,7 @@ pub use crate::store::contention::watch as watch_contention;
 pub use crate::store::PoolFigures;
 pub use cancel::{Cancel, CancelOnDrop};
 pub use error::{DirectoryError, DirectoryResult};
+pub use policy::MAX_PREVIEW_PAGE as MAX_POLICY_PREVIEW_PAGE;
 
 use crate::store::{AuditEntry, Store, StoredResource, Tenant};
 use scim_protocol::schema::{Kind, Registry};
@@ -189,6 +191,8 @@ pub struct Directory {
     delivery_counts: delivery::DeliveryCounters,
     /// Bearer tokens verified within the last second.
     credentials: credential_cache::CredentialCache,
+    /// Stored policies, parsed, and the applies this process ran.
+    policies: policy::PolicyCache,
 }
 
 impl Directory {
@@ -213,6 +217,7 @@ impl Directory {
             mailer,
             delivery_counts: Default::default(),
             credentials: Default::default(),
+            policies: Default::default(),
         }
     }
 

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use super::access::Permission;
 use super::admin::Paging;
-use super::guards::Reach;
 use super::views::{
     self, AuditPage, AuditRecord, EventPage, EventView, JobDetail, JobList, JobRowView, RoleView,
     RolesView, SeatsView, TransferView, TransfersView,
@@ -92,14 +92,14 @@ impl Directory {
 
     /// Seats in use and their limits (admin and above).
     pub async fn seats(&self, ctx: &Ctx) -> DirectoryResult<SeatsView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::TenantSettings).await?;
         let (users, viewers) = self.store.seat_usage(&ctx.tenant).await?;
         Ok(SeatsView::new(users, viewers))
     }
 
     /// Ownership transfers not yet acknowledged (admin and above).
     pub async fn pending_transfers(&self, ctx: &Ctx) -> DirectoryResult<TransfersView> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::TenantSettings).await?;
         let items = self
             .store
             .pending_transfers(&ctx.tenant)
@@ -111,10 +111,10 @@ impl Directory {
     }
 
     /// The tenant's role catalog, lowest first.
-    pub fn role_catalog(&self, tenant: &str) -> DirectoryResult<Vec<RoleView>> {
-        self.config
-            .policy
-            .catalog(tenant)
+    pub async fn role_catalog(&self, tenant: &Tenant) -> DirectoryResult<Vec<RoleView>> {
+        self.policy_of(tenant)
+            .await?
+            .catalog(&tenant.name)
             .list()
             .into_iter()
             .map(views::read)
@@ -123,9 +123,9 @@ impl Directory {
 
     /// The role catalog and the project roles (member and above).
     pub async fn roles(&self, ctx: &Ctx) -> DirectoryResult<RolesView> {
-        self.require(ctx, Reach::See).await?;
+        self.require(ctx, Permission::UsersRead).await?;
         Ok(RolesView {
-            roles: self.role_catalog(&ctx.tenant.name)?,
+            roles: self.role_catalog(&ctx.tenant).await?,
             project_roles: super::access::PROJECT_ROLES
                 .iter()
                 .map(|r| r.to_string())
@@ -135,7 +135,7 @@ impl Directory {
 
     /// A deprovisioning job of the tenant.
     pub async fn job(&self, ctx: &Ctx, id: &str) -> DirectoryResult<JobRecord> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::DeprovisionRun).await?;
         self.store
             .job(&ctx.tenant, id)
             .await?
@@ -163,7 +163,7 @@ impl Directory {
 
     /// The tenant's latest jobs, newest first.
     pub async fn job_list(&self, ctx: &Ctx) -> DirectoryResult<JobList> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, Permission::DeprovisionRun).await?;
         let mut items = Vec::new();
         for job in self.store.jobs(&ctx.tenant, 100).await? {
             items.push(self.job_view(&job).await?);

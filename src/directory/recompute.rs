@@ -9,20 +9,22 @@ use time::OffsetDateTime;
 
 use super::guards::check_seat;
 use super::{Directory, DirectoryResult};
-use crate::directory::access::UserFacts;
+use crate::directory::access::{Policy, UserFacts};
 use crate::store::{Access, AuditEntry, Event, GroupFacts, Tenant, Tx, UserRow};
 
 /// Users recomputed per transaction after a configuration change.
-const RECONCILE_BATCH: i64 = 500;
+pub(super) const RECONCILE_BATCH: i64 = 500;
 
 impl Directory {
-    fn uses_groups(&self, tenant: &Tenant) -> bool {
-        self.config.policy.uses_groups(&tenant.name)
-    }
-
-    /// Effective access from these inputs.
-    pub(super) fn compute(&self, tenant: &Tenant, facts: &UserFacts<'_>) -> Access {
-        self.config.policy.compute(&tenant.name, facts)
+    /// Effective access from these inputs, by the tenant's policy as this
+    /// transaction sees it.
+    pub(super) async fn compute(
+        &self,
+        tx: &mut Tx,
+        facts: &UserFacts<'_>,
+    ) -> DirectoryResult<Access> {
+        let policy = self.policy_in(tx).await?;
+        Ok(policy.compute(&tx.tenant().name, facts))
     }
 
     /// The groups role mapping looks at for a user: none when no rule of the
@@ -32,11 +34,8 @@ impl Directory {
         tx: &mut Tx,
         user_id: &str,
     ) -> DirectoryResult<Vec<GroupFacts>> {
-        if self.uses_groups(tx.tenant()) {
-            Ok(tx.ancestor_facts(user_id).await?)
-        } else {
-            Ok(Vec::new())
-        }
+        let policy = self.policy_in(tx).await?;
+        groups_with(&policy, tx, user_id).await
     }
 
     /// A stored user's row and the effective access its stored inputs give
@@ -47,18 +46,8 @@ impl Directory {
         pk: i64,
         id: &str,
     ) -> DirectoryResult<(UserRow, Access)> {
-        let row = tx.load_user_row(pk).await?;
-        let groups = self.groups_for(tx, id).await?;
-        let access = self.compute(
-            tx.tenant(),
-            &UserFacts {
-                data: &row.data,
-                local: &row.local,
-                groups: &groups,
-                claims: row.claims.as_ref(),
-            },
-        );
-        Ok((row, access))
+        let policy = self.policy_in(tx).await?;
+        compute_access_with(&policy, tx, pk, id).await
     }
 
     /// Whether group `id` (or a group containing it) feeds role mapping;
@@ -70,10 +59,10 @@ impl Directory {
         also: &[GroupFacts],
     ) -> DirectoryResult<bool> {
         let tenant = tx.tenant().clone();
-        if !self.uses_groups(&tenant) {
+        let policy = self.policy_in(tx).await?;
+        if !policy.uses_groups(&tenant.name) {
             return Ok(false);
         }
-        let policy = &self.config.policy;
         if also.iter().any(|g| policy.group_matters(&tenant.name, g)) {
             return Ok(true);
         }
@@ -113,33 +102,71 @@ impl Directory {
         at: OffsetDateTime,
         events: &mut Vec<Event>,
     ) -> DirectoryResult<()> {
+        let policy = self.policy_in(tx).await?;
+        self.recompute_with(&policy, tx, ids, at, events).await?;
+        Ok(())
+    }
+
+    /// [`Directory::recompute_users`] under `policy`; the users whose type,
+    /// role, plan or project roles changed, with before and after.
+    async fn recompute_with(
+        &self,
+        policy: &Policy,
+        tx: &mut Tx,
+        ids: &[String],
+        at: OffsetDateTime,
+        events: &mut Vec<Event>,
+    ) -> DirectoryResult<Vec<(String, AccessSummary, AccessSummary)>> {
         let at_text = scim_protocol::datetime::format(at);
+        let mut changed = Vec::new();
         for id in ids {
             let Some(pk) = tx.live_user_pk(id).await? else {
                 continue;
             };
-            let (row, access) = self.compute_access(tx, pk, id).await?;
+            let (row, access) = compute_access_with(policy, tx, pk, id).await?;
             if access == row.access {
                 continue;
+            }
+            let (before, after) = (AccessSummary::of(&row.access), AccessSummary::of(&access));
+            if before != after {
+                changed.push((id.clone(), before, after));
             }
             events.extend(self.store_access(tx, pk, id, &row.access, &access).await?);
             tx.bump_user(pk, &at_text).await?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Recompute every live user's effective access when the policy's
-    /// fingerprint for the tenant changed (config edited between starts).
-    /// Batches of 500 users per transaction; each changed user gets an audit
-    /// row and its `user.role_changed`-style events. Returns how many changed.
+    /// fingerprint for the tenant changed (config edited between starts, or
+    /// a policy apply cut short). Returns how many users changed.
     pub async fn reconcile_access(&self, tenant: &Tenant) -> DirectoryResult<usize> {
-        let fingerprint = self.config.policy.fingerprint(&tenant.name);
+        let fingerprint = self.policy_of(tenant).await?.fingerprint(&tenant.name);
         if self.store.policy_hash(tenant).await?.as_deref() == Some(fingerprint.as_str()) {
             return Ok(0);
         }
+        let applier = Applier {
+            actor: "rollcall:config".into(),
+            actor_user_id: None,
+            description: "effective access recomputed: the directory configuration changed".into(),
+        };
+        let changed = self.recompute_tenant(tenant, &applier, &|_, _| {}).await?;
+        self.store.set_policy_hash(tenant, &fingerprint).await?;
+        Ok(changed)
+    }
+
+    /// Recompute every live user of `tenant` by its policy now, in batches
+    /// of 500 users per transaction; each user whose type, role, plan or
+    /// project roles changed gets an audit row by `applier` and its events.
+    /// `progress(users seen, users changed)` after each batch.
+    pub(super) async fn recompute_tenant(
+        &self,
+        tenant: &Tenant,
+        applier: &Applier,
+        progress: &(dyn Fn(i64, usize) + Sync),
+    ) -> DirectoryResult<usize> {
         let at = self.clock.now();
-        let mut after = 0i64;
-        let mut changed = 0usize;
+        let (mut after, mut seen, mut changed) = (0i64, 0i64, 0usize);
         loop {
             let mut tx = self.store.write(tenant).await?;
             let rows = tx.live_users_after(after, RECONCILE_BATCH).await?;
@@ -148,11 +175,12 @@ impl Directory {
                 break;
             };
             after = last.0;
+            seen += i64::try_from(rows.len()).unwrap_or(0);
             let ids: Vec<String> = rows.into_iter().map(|(_, id)| id).collect();
-            changed += self.reconcile_batch(&mut tx, &ids, at).await?;
+            changed += self.reconcile_batch(&mut tx, &ids, at, applier).await?;
             tx.commit().await?;
+            progress(seen, changed);
         }
-        self.store.set_policy_hash(tenant, &fingerprint).await?;
         Ok(changed)
     }
 
@@ -172,29 +200,126 @@ impl Directory {
         tx: &mut Tx,
         ids: &[String],
         at: OffsetDateTime,
+        applier: &Applier,
     ) -> DirectoryResult<usize> {
+        let policy = self.policy_in(tx).await?;
         let mut events = Vec::new();
-        self.recompute_users(tx, ids, at, &mut events).await?;
-        let mut seen = std::collections::HashSet::new();
-        for e in &events {
-            let Some(id) = &e.object_id else { continue };
-            if !seen.insert(id.clone()) {
-                continue;
-            }
+        let changed = self
+            .recompute_with(&policy, tx, ids, at, &mut events)
+            .await?;
+        for (id, before, after) in &changed {
             let audit = AuditEntry {
-                actor: "rollcall:config".into(),
+                actor: applier.actor.clone(),
+                actor_user_id: applier.actor_user_id.clone(),
                 object_type: "User".into(),
                 object_id: Some(id.clone()),
                 action: "access_recomputed".into(),
-                description: "effective access recomputed: the directory configuration changed"
-                    .into(),
+                description: format!("{}: {}", applier.description, before.diff(after)),
                 ..AuditEntry::default()
             };
             tx.record_audit(at, &audit).await?;
         }
         tx.record_events(at, &events).await?;
-        Ok(seen.len())
+        Ok(changed.len())
     }
+}
+
+/// Who recomputes a tenant's access, for the audit trail.
+pub(super) struct Applier {
+    pub(super) actor: String,
+    pub(super) actor_user_id: Option<String>,
+    pub(super) description: String,
+}
+
+/// What a policy change can change about a user: type, role, plan and
+/// project roles (the explanation aside).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccessSummary {
+    /// `user` or `viewer`.
+    #[serde(rename = "type")]
+    pub user_type: String,
+    pub role: String,
+    pub plan: Option<String>,
+    /// Project → project role.
+    pub projects: std::collections::BTreeMap<String, String>,
+}
+
+impl AccessSummary {
+    pub(super) fn of(a: &Access) -> AccessSummary {
+        let projects = a
+            .explain
+            .get("projects")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(p, v)| {
+                let role = v.get("role").and_then(Value::as_str)?;
+                Some((p.clone(), role.to_string()))
+            })
+            .collect();
+        AccessSummary {
+            user_type: a.user_type.clone(),
+            role: a.role.clone(),
+            plan: a.plan.clone(),
+            projects,
+        }
+    }
+
+    /// "role member → admin, plan free → pro" …
+    pub(super) fn diff(&self, to: &AccessSummary) -> String {
+        let mut out = Vec::new();
+        if self.user_type != to.user_type {
+            out.push(format!("type {} → {}", self.user_type, to.user_type));
+        }
+        if self.role != to.role {
+            out.push(format!("role {} → {}", self.role, to.role));
+        }
+        if self.plan != to.plan {
+            let p = |x: &Option<String>| x.clone().unwrap_or_else(|| "none".into());
+            out.push(format!("plan {} → {}", p(&self.plan), p(&to.plan)));
+        }
+        if self.projects != to.projects {
+            out.push(format!(
+                "project roles {:?} → {:?}",
+                self.projects, to.projects
+            ));
+        }
+        out.join(", ")
+    }
+}
+
+/// The groups role mapping looks at for a user under `policy`.
+pub(super) async fn groups_with(
+    policy: &Policy,
+    tx: &mut Tx,
+    user_id: &str,
+) -> DirectoryResult<Vec<GroupFacts>> {
+    if policy.uses_groups(&tx.tenant().name) {
+        Ok(tx.ancestor_facts(user_id).await?)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// A stored user's row and the effective access `policy` gives it.
+pub(super) async fn compute_access_with(
+    policy: &Policy,
+    tx: &mut Tx,
+    pk: i64,
+    id: &str,
+) -> DirectoryResult<(UserRow, Access)> {
+    let row = tx.load_user_row(pk).await?;
+    let groups = groups_with(policy, tx, id).await?;
+    let access = policy.compute(
+        &tx.tenant().name,
+        &UserFacts {
+            data: &row.data,
+            local: &row.local,
+            groups: &groups,
+            claims: row.claims.as_ref(),
+        },
+    );
+    Ok((row, access))
 }
 
 /// Events for a change of effective access.

@@ -2,6 +2,7 @@
 //! the fallback owner of leavers' assets (a live, enabled user of type
 //! `user`: a viewer owns nothing).
 
+use super::access::Permission;
 use super::{Directory, DirectoryError, DirectoryResult};
 use crate::store::{Change, Tx};
 
@@ -84,7 +85,7 @@ impl Directory {
     ) -> DirectoryResult<super::views::InviteActions> {
         use super::views::Permit;
         let registrations = self.store.registrations_open(&ctx.tenant).await?;
-        let admin = match self.require_admin(ctx).await {
+        let admin = match self.acting_admin(ctx).await {
             Ok(a) => a,
             Err(DirectoryError::Forbidden(why)) => {
                 return Ok(super::views::InviteActions {
@@ -97,21 +98,29 @@ impl Directory {
             }
             Err(e) => return Err(e),
         };
-        let invite = match self.require_registrations(ctx).await {
+        let invite = match admin.need(Permission::UsersInvite) {
+            Err(e) => Permit::no(e.to_string()),
+            Ok(()) => match self.require_registrations(ctx).await {
+                Ok(()) => Permit::yes(),
+                Err(e) => Permit::no(e.to_string()),
+            },
+        };
+        let toggle_registrations = match admin.need(Permission::TenantSettings) {
             Ok(()) => Permit::yes(),
             Err(e) => Permit::no(e.to_string()),
         };
         let roles = self
-            .role_catalog(&ctx.tenant.name)?
+            .role_catalog(&ctx.tenant)
+            .await?
             .into_iter()
             .filter(|r| r.rank <= admin.rank)
             .collect();
         Ok(super::views::InviteActions {
             registrations,
             invite,
-            toggle_registrations: Permit::yes(),
+            toggle_registrations,
             roles,
-            plans: self.config.policy.plans.clone(),
+            plans: admin.plans.clone(),
         })
     }
 }

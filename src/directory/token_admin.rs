@@ -66,7 +66,7 @@ impl Directory {
     fn scope_guard(&self, ctx: &Ctx, admin: &Admin, scope: Scope) -> DirectoryResult<()> {
         match scope {
             Scope::Scim | Scope::ScimRead
-                if admin.rank < self.rank_of(&ctx.tenant, SUPER_ADMIN) =>
+                if admin.rank < admin.rank_of(SUPER_ADMIN) =>
             {
                 Err(forbidden(format!(
                     "only a super-admin may give the scope {scope}: over SCIM no role guard applies"
@@ -88,7 +88,9 @@ impl Directory {
     /// `GET /admin/v1/tokens`: the tenant's tokens (never their secrets)
     /// and the scopes the acting admin may give a new one.
     pub async fn tenant_tokens(&self, ctx: &Ctx) -> DirectoryResult<TokensView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self
+            .require(ctx, super::access::Permission::TokensManage)
+            .await?;
         let scopes = Scope::ALL
             .into_iter()
             .map(|s| ScopeOffer {
@@ -141,7 +143,9 @@ impl Directory {
         ctx: &Ctx,
         req: TokenRequest,
     ) -> DirectoryResult<CreatedToken> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self
+            .require(ctx, super::access::Permission::TokensManage)
+            .await?;
         let (label, scopes) = self.token_request(ctx, &admin, &req)?;
         let now = self.clock.now();
         let (secret, mut record) = generate(&ctx.tenant, &label, &scopes, now);
@@ -165,7 +169,9 @@ impl Directory {
     /// `DELETE /admin/v1/tokens/{id}`: the token stops working at once.
     /// Audited `token_revoked`.
     pub async fn revoke_tenant_token(&self, ctx: &Ctx, id: &str) -> DirectoryResult<TokenItem> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self
+            .require(ctx, super::access::Permission::TokensManage)
+            .await?;
         let rec = self
             .store
             .find_token(id)
@@ -202,7 +208,7 @@ impl Directory {
         let Some(holder) = self.store.user_record(&ctx.tenant, uid).await? else {
             return Ok(());
         };
-        if holder.id != admin.id && self.rank_of(&ctx.tenant, &holder.role) > admin.rank {
+        if holder.id != admin.id && admin.rank_of(&holder.role) > admin.rank {
             return Err(forbidden(format!(
                 "this token acts as {}, whose role is above your own",
                 holder.user_name
@@ -261,7 +267,8 @@ impl Directory {
         ctx: &Ctx,
         oauth: &OAuthVerifier,
     ) -> DirectoryResult<Vec<IdentityProvider>> {
-        self.require_admin(ctx).await?;
+        self.require(ctx, super::access::Permission::TokensManage)
+            .await?;
         let tenant = &ctx.tenant.name;
         let mut out: Vec<IdentityProvider> = oauth
             .configs()

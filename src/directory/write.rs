@@ -72,15 +72,17 @@ impl Directory {
         let (pk, status, access) = match kind {
             Kind::User => {
                 let local = Value::Object(Map::new());
-                let access = self.compute(
-                    tx.tenant(),
-                    &UserFacts {
-                        data,
-                        local: &local,
-                        groups: &[],
-                        claims: None,
-                    },
-                );
+                let access = self
+                    .compute(
+                        tx,
+                        &UserFacts {
+                            data,
+                            local: &local,
+                            groups: &[],
+                            claims: None,
+                        },
+                    )
+                    .await?;
                 check_seat(tx, &access.user_type).await?;
                 let (pk, status) = tx.insert_user(id, data, &access, &now).await?;
                 (pk, Some(status), Some(access.explain))
@@ -224,15 +226,17 @@ impl Directory {
             Kind::User => {
                 let row = tx.load_user_row(current.pk).await?;
                 let groups = self.groups_for(tx, &current.id).await?;
-                let access = self.compute(
-                    tx.tenant(),
-                    &UserFacts {
-                        data: &update.data,
-                        local: &row.local,
-                        groups: &groups,
-                        claims: row.claims.as_ref(),
-                    },
-                );
+                let access = self
+                    .compute(
+                        tx,
+                        &UserFacts {
+                            data: &update.data,
+                            local: &row.local,
+                            groups: &groups,
+                            claims: row.claims.as_ref(),
+                        },
+                    )
+                    .await?;
                 if access.user_type != row.access.user_type {
                     check_seat(tx, &access.user_type).await?;
                 }

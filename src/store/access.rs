@@ -165,6 +165,16 @@ const COUNT_ENABLED_WITH_ROLE: &str =
    AND deleted_at IS NULL AND banned_at IS NULL AND active <> 0";
 
 impl Store {
+    /// Live (not deleted) users of the tenant.
+    pub async fn count_live_users(&self, tenant: &Tenant) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(tenant.id)
+        .fetch_one(&mut *self.read.acquire().await?)
+        .await?)
+    }
+
     /// [`Tx::count_enabled_with_role`] outside a write (what a panel shows
     /// before anyone acts).
     pub async fn count_enabled_with_role(&self, tenant: &Tenant, role: &str) -> StoreResult<i64> {

@@ -30,6 +30,7 @@ mod list;
 mod oidc_pending;
 mod outbox;
 mod panel;
+mod policies;
 mod pool;
 mod refold;
 mod rows;
@@ -55,6 +56,7 @@ pub use panel::{
     Candidate, GroupListQuery, GroupRow, GroupSort, MemberRow, TenantSettings, UserListQuery,
     UserSort,
 };
+pub use policies::PolicyRow;
 pub use pool::{Backend, PoolFigures, Store, WorkerLease};
 pub use rows::{fold, group_facts};
 pub use sessions::{LoginLinkRecord, SessionRecord};

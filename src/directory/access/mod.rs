@@ -26,7 +26,9 @@
 
 mod catalog;
 mod compute;
+mod document;
 mod feeds;
+mod permissions;
 mod rules;
 mod source;
 
@@ -69,9 +71,11 @@ impl<'a> UserFacts<'a> {
 }
 
 pub use catalog::{
-    Catalog, RoleDef, ADMIN_RANK, BUILTIN_ROLES, POWER_USER_RANK, PROJECT_ROLES, SUPER_ADMIN,
-    VIEWER_RANK,
+    Catalog, CatalogRole, RoleDef, ADMIN_RANK, BUILTIN_ROLES, POWER_USER_RANK, PROJECT_ROLES,
+    SUPER_ADMIN, VIEWER_RANK,
 };
+pub use document::{PolicyDocument, MAX_DOCUMENT_BYTES};
+pub use permissions::{default_permissions, Permission, ALL_PERMISSIONS};
 pub use rules::{rule_name, MappingRule, RuleMatch, RuleSet};
 pub use source::{RuleHit, Setter, Source};
 

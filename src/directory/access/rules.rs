@@ -4,7 +4,7 @@
 use scim_protocol::text::fold_eq;
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::catalog::project_rank;
@@ -15,46 +15,57 @@ use crate::store::GroupFacts;
 use scim_protocol::schema::URN_ENTERPRISE;
 
 /// What a mapping rule looks at. Every condition given must hold.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMatch {
     /// A value of the SCIM `roles` attribute (e.g. the Hub key `datalore-viewer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// A value of the SCIM `entitlements` attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entitlement: Option<String>,
     /// The SCIM `userType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
     /// Membership (direct or nested) of a group with this displayName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Membership of a group with this externalId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_external_id: Option<String>,
     /// An enterprise attribute (`department`, `organization`, `division`,
     /// `costCenter`, `employeeNumber`) or a core one (`title`) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
     /// … equal to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
 }
 
 /// What a mapping rule sets.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
     /// Project → project role (`owner`, `editor`, `operator`, `read-only`, `none`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub projects: BTreeMap<String, String>,
 }
 
 /// One ordered mapping rule (`[[role_mapping]]`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingRule {
     /// A name for explanations (default: `rule N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Only for this tenant (default: every tenant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     #[serde(rename = "match")]
     pub when: RuleMatch,

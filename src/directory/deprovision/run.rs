@@ -53,7 +53,10 @@ impl Directory {
         loop {
             // The job acts with its creator's rights, read again for each
             // batch: one who lost them ends the job, once, with the reason.
-            let admin = match self.require_admin(&ctx).await {
+            let admin = match self
+                .require(&ctx, super::super::access::Permission::DeprovisionRun)
+                .await
+            {
                 Ok(a) => a,
                 Err(e) if stops_the_job(&e) => {
                     return self.fail_job(&ctx, job, runner, &e).await;

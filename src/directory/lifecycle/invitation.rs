@@ -12,6 +12,7 @@
 use lettre::message::Mailbox;
 use serde_json::{json, Value};
 
+use super::super::access::Permission;
 use super::super::views::{
     email, invitation_state, InvitationActions, InvitationView, InvitedUser, Permit, SignInResult,
     UserView,
@@ -145,15 +146,15 @@ impl Directory {
     /// Invite a user (status `invited` until the first sign-in). Not managed
     /// by an IdP: its type, role and plan are local settings.
     pub async fn invite(&self, ctx: &Ctx, inv: Invitation) -> DirectoryResult<InvitedUser> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersInvite).await?;
         self.require_registrations(ctx).await?;
         let name = inv.user_name.trim().to_string();
         if name.is_empty() {
             return Err(DirectoryError::Invalid("userName must not be empty".into()));
         }
         let address = inv.email.clone();
-        let catalog = self.policy().catalog(&ctx.tenant.name);
-        let (data, local) = self.invitation_data(&catalog, &name, inv)?;
+        let catalog = admin.catalog.clone();
+        let (data, local) = self.invitation_data(&catalog, &admin.plans, &name, inv)?;
         let id = self.ids.new_id();
         let issued = self.issue(address.as_deref(), &name);
         let description = format!(
@@ -188,7 +189,7 @@ impl Directory {
     /// `POST /admin/v1/users/{id}/invitation`: a fresh link for a user still
     /// invited; the old link dies in the same commit.
     pub async fn reinvite(&self, ctx: &Ctx, key: &str) -> DirectoryResult<InvitedUser> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersInvite).await?;
         self.require_registrations(ctx).await?;
         let mut tx = self.store.write(&ctx.tenant).await?;
         let user = live_user(&mut tx, key).await?;
@@ -234,7 +235,7 @@ impl Directory {
         ctx: &Ctx,
         key: &str,
     ) -> DirectoryResult<InvitationView> {
-        let admin = self.require_admin(ctx).await?;
+        let admin = self.require(ctx, Permission::UsersInvite).await?;
         let mut tx = self.store.write(&ctx.tenant).await?;
         let user = live_user(&mut tx, key).await?;
         self.guard(&ctx.tenant, &admin, &user, "withdraw the invitation of")?;
@@ -262,7 +263,7 @@ impl Directory {
     /// its secret) and how its email went.
     /// Admin and above: the state names the user's email address.
     pub async fn invitation_status(&self, ctx: &Ctx, key: &str) -> DirectoryResult<InvitationView> {
-        self.require(ctx, super::super::guards::Reach::Act).await?;
+        self.require(ctx, Permission::UsersInvite).await?;
         let u = self.find(ctx, key).await?;
         let inv = self
             .store
@@ -285,7 +286,7 @@ impl Directory {
         ctx: &Ctx,
         key: &str,
     ) -> DirectoryResult<InvitationActions> {
-        let admin = match self.require_admin(ctx).await {
+        let admin = match self.require(ctx, Permission::UsersInvite).await {
             Ok(a) => a,
             Err(DirectoryError::Forbidden(why)) => return Ok(InvitationActions::none(&why)),
             Err(e) => return Err(e),

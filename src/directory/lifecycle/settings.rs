@@ -57,7 +57,7 @@ impl Directory {
         }
         if let Some(Some(p)) = &change.plan {
             text::check("plan", p, TextRule::NAME)?;
-            let plans = &self.config.policy.plans;
+            let plans = &admin.plans;
             if !plans.is_empty() && !plans.contains(p) {
                 return Err(DirectoryError::Invalid(format!(
                     "unknown plan \"{p}\"; plans: {}",
@@ -82,6 +82,7 @@ impl Directory {
     pub(super) fn invitation_data(
         &self,
         catalog: &Catalog,
+        plans: &[String],
         name: &str,
         inv: Invitation,
     ) -> DirectoryResult<(Map<String, Value>, Map<String, Value>)> {
@@ -97,7 +98,6 @@ impl Directory {
             local.insert("role".into(), Value::String(canonical.to_string()));
         }
         if let Some(p) = inv.plan {
-            let plans = &self.config.policy.plans;
             if !plans.is_empty() && !plans.contains(&p) {
                 return Err(DirectoryError::Invalid(format!("unknown plan \"{p}\"")));
             }

@@ -199,15 +199,17 @@ impl Directory {
     ) -> DirectoryResult<()> {
         use super::super::guards::{check_seat, check_unique};
         check_unique(tx, scim_protocol::schema::Kind::User, data, None).await?;
-        let access = self.compute(
-            tx.tenant(),
-            &crate::directory::access::UserFacts {
-                data,
-                local,
-                groups: &[],
-                claims: None,
-            },
-        );
+        let access = self
+            .compute(
+                tx,
+                &crate::directory::access::UserFacts {
+                    data,
+                    local,
+                    groups: &[],
+                    claims: None,
+                },
+            )
+            .await?;
         after(&access)?;
         check_seat(tx, &access.user_type).await?;
         let at = datetime::format(change.at);

@@ -168,15 +168,17 @@ impl Directory {
         )?;
         check_unique(tx, Kind::User, &data, None).await?;
         let stored = stored_claims(claims);
-        let access = self.compute(
-            tx.tenant(),
-            &UserFacts {
-                data: &data,
-                local: &Value::Object(Map::new()),
-                groups: &[],
-                claims: Some(&stored),
-            },
-        );
+        let access = self
+            .compute(
+                tx,
+                &UserFacts {
+                    data: &data,
+                    local: &Value::Object(Map::new()),
+                    groups: &[],
+                    claims: Some(&stored),
+                },
+            )
+            .await?;
         check_seat(tx, &access.user_type).await?;
         let id = self.ids.new_id();
         let name = data

@@ -19,6 +19,7 @@ mod groups;
 mod invitations;
 mod jobs;
 mod params;
+mod policy;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -67,6 +68,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(groups::routes())
         .merge(tenant::routes())
+        .merge(policy::routes())
         .merge(invitations::routes())
         .merge(jobs::routes())
         .merge(audit::routes())
@@ -124,6 +126,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "users", description = "The user list, detail and lifecycle"),
         (name = "groups", description = "Groups and their members"),
         (name = "tenant", description = "Registrations, seats, role catalog, fallback owner"),
+        (name = "policy", description = "The tenant's policy as data: roles with permissions, plans, mapping rules; preview and apply"),
         (name = "invitations", description = "Invitation links"),
         (name = "sign-in", description = "Sign-in provisioning from an identity provider's ID token"),
         (name = "deprovisioning", description = "Bulk deprovisioning jobs"),

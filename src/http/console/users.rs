@@ -36,7 +36,7 @@ pub(super) async fn list(
 ) -> Html<([(&'static str, String); 1], UsersPage)> {
     let ctx = signed.ctx();
     let page = s.directory.user_list_entries(&ctx, &q.params()).await?;
-    let roles = s.directory.role_catalog(&ctx.tenant.name)?;
+    let roles = s.directory.role_catalog(&ctx.tenant).await?;
     let role_names: Vec<String> = roles.into_iter().map(|r| r.name).collect();
     let layout = Layout::of(&signed, "users");
     let mut html = users_page(layout, &q, &page, &role_names);

@@ -1,0 +1,19 @@
+-- A tenant's directory policy (role catalog with permissions, plans,
+-- ordered mapping rules) as data: the current document and its version,
+-- and every version applied (who, when). A tenant without a row follows
+-- the configuration file.
+CREATE TABLE tenant_policies (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+CREATE TABLE policy_versions (
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, version)
+);
