@@ -381,7 +381,7 @@ impl Directory {
         let administer = match self.acting_admin(&ctx).await {
             Ok(a) if a.permissions.iter().any(|p| !p.is_read()) => Permit::yes(),
             Ok(a) => Permit::no(format!(
-                "role \"{}\" carries no permission to administer users",
+                "role \"{}\" cannot administer users: it carries no permission beyond reading the directory",
                 a.role
             )),
             Err(e) => Permit::no(e.to_string()),

@@ -40,11 +40,21 @@ impl Admin {
     pub(super) fn need(&self, p: Permission) -> DirectoryResult<()> {
         match self.has(p) {
             true => Ok(()),
-            false => Err(DirectoryError::Forbidden(format!(
-                "your role does not carry the permission {p}"
-            ))),
+            false => Err(missing(&self.role, p)),
         }
     }
+}
+
+/// The 403 for a role without permission `p`: what it cannot do, the
+/// permission, and who holds it by default.
+fn missing(role: &str, p: Permission) -> DirectoryError {
+    let (verb, band) = match p.is_read() {
+        true => ("see the admin panel", "member or above"),
+        false => ("administer users", "admin or above"),
+    };
+    DirectoryError::Forbidden(format!(
+        "role \"{role}\" cannot {verb}: it does not carry the permission {p} (by default: {band})"
+    ))
 }
 
 /// Whether a user record counts toward the tenant's active super-admins.
@@ -213,12 +223,7 @@ impl Directory {
     /// tenant's current policy). The operator holds every permission.
     pub(super) async fn require(&self, ctx: &Ctx, p: Permission) -> DirectoryResult<Admin> {
         let admin = self.acting_admin(ctx).await?;
-        if !admin.has(p) {
-            return Err(DirectoryError::Forbidden(format!(
-                "role \"{}\" does not carry the permission {p}",
-                admin.role
-            )));
-        }
+        admin.need(p)?;
         Ok(admin)
     }
 

@@ -715,3 +715,85 @@ fn a_running_job_is_cancelled_from_another_command() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+#[test]
+fn rule_policy_diff_previews_a_toml_file_and_apply_stores_it_as_the_next_version() {
+    let (dir, db, tok, server) = seeded(3);
+    let lead = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                      "userName": "lead@acme.test", "title": "Lead"});
+    let r = request(
+        &server.addr,
+        "POST",
+        "/scim/v2/Users",
+        &auth(&tok),
+        Some(&lead.to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    drop(server);
+    let shown = ok(&db, &["policy", "show", "--tenant", "acme"]);
+    assert!(shown.contains("(version 0)"), "{shown}");
+    assert!(shown.contains("name = \"super-admin\""), "{shown}");
+    let file = dir.path().join("policy.toml");
+    std::fs::write(
+        &file,
+        r#"plans = ["free", "pro"]
+
+[[roles]]
+name = "analyst"
+rank = 25
+permissions = ["users.read"]
+
+[[rules]]
+name = "Leads"
+match = { attribute = "title", equals = "Lead" }
+set = { role = "analyst", plan = "pro" }
+"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let diff = ok(&db, &["policy", "diff", "--tenant", "acme", path]);
+    assert!(
+        diff.starts_with("1 user(s) would change (policy version 0 → 1)"),
+        "{diff}"
+    );
+    assert!(diff.contains("lead@acme.test"), "{diff}");
+    assert!(
+        diff.contains("member plan none → user analyst plan pro"),
+        "{diff}"
+    );
+    // diff wrote nothing.
+    assert!(ok(&db, &["policy", "show", "--tenant", "acme"]).contains("(version 0)"));
+    let out = rollcall(&db, &["policy", "apply", "--tenant", "acme", path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("policy version 1 applied: 1 user(s) changed"),
+        "{stdout}"
+    );
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("version 1: 4/4 users, 1 changed (done)"),
+        "{progress}"
+    );
+    let shown = ok(&db, &["policy", "show", "--tenant", "acme"]);
+    assert!(
+        shown.contains("(version 1)") && shown.contains("name = \"Leads\""),
+        "{shown}"
+    );
+    let again = ok(&db, &["policy", "diff", "--tenant", "acme", path]);
+    assert!(again.starts_with("0 user(s) would change"), "{again}");
+    // A broken file is refused, naming the problem, and changes nothing.
+    std::fs::write(
+        &file,
+        "[[rules]]\nmatch = { role = \"x\" }\nset = { role = \"wizard\" }\n",
+    )
+    .unwrap();
+    let out = rollcall(&db, &["policy", "apply", "--tenant", "acme", path]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wizard"));
+    assert!(ok(&db, &["policy", "show", "--tenant", "acme"]).contains("(version 1)"));
+}

@@ -18,14 +18,23 @@ async fn get_policy(app: &TestApp, token: &str) -> Value {
 }
 
 async fn put_policy(app: &TestApp, token: &str, doc: &Value) -> crate::support::Resp {
-    admin(app, token, Method::PUT, "/admin/v1/policy", Some(doc.clone())).await
+    admin(
+        app,
+        token,
+        Method::PUT,
+        "/admin/v1/policy",
+        Some(doc.clone()),
+    )
+    .await
 }
 
 /// Wait for the apply of `version` to end; its progress.
 async fn applied(app: &TestApp, token: &str, version: i64) -> Value {
     for _ in 0..200 {
         let r = admin(app, token, Method::GET, "/admin/v1/policy/apply", None).await;
-        if r.status == StatusCode::OK && r.body["version"] == version && r.body["state"] != "running"
+        if r.status == StatusCode::OK
+            && r.body["version"] == version
+            && r.body["state"] != "running"
         {
             return r.body;
         }
@@ -40,7 +49,10 @@ async fn finance_user(app: &TestApp, name: &str, entitlement: Option<&str>) -> S
     if let Some(e) = entitlement {
         body["entitlements"] = json!([{"value": e}]);
     }
-    app.user_from(body).await["id"].as_str().unwrap().to_string()
+    app.user_from(body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn effective(app: &TestApp, id: &str) -> Value {
@@ -68,7 +80,14 @@ async fn rule_a_tenant_without_a_stored_policy_reads_the_configuration_at_versio
     let names: Vec<&str> = roles.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["read-only", "member", "analyst", "power-user", "admin", "super-admin"]
+        [
+            "read-only",
+            "member",
+            "analyst",
+            "power-user",
+            "admin",
+            "super-admin"
+        ]
     );
     let analyst = &roles[2];
     assert_eq!(analyst["permissions"], json!(["users.read", "groups.read"]));
@@ -138,9 +157,18 @@ async fn rule_an_invalid_policy_document_is_refused_and_changes_nothing() {
     let audit = app.audit_count().await;
     for (d, says) in bad {
         for path in ["/admin/v1/policy", "/admin/v1/policy/preview"] {
-            let m = if path.ends_with("preview") { Method::POST } else { Method::PUT };
+            let m = if path.ends_with("preview") {
+                Method::POST
+            } else {
+                Method::PUT
+            };
             let r = admin(&app, &token, m, path, Some(d.clone())).await;
-            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {says}: {}", r.text);
+            assert_eq!(
+                r.status,
+                StatusCode::BAD_REQUEST,
+                "{path} {says}: {}",
+                r.text
+            );
             assert!(
                 r.text.to_lowercase().contains(&says.to_lowercase()),
                 "{path}: {} should say {says}",
@@ -194,7 +222,11 @@ async fn rule_a_policy_preview_matches_the_apply_exactly() {
     let mut preview: Vec<Value> = r.body["users"].as_array().unwrap().clone();
     preview.extend(page2.body["users"].as_array().unwrap().iter().cloned());
     let ids: Vec<&str> = preview.iter().map(|u| u["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [a.as_str(), b.as_str(), eng.as_str()], "carl does not change");
+    assert_eq!(
+        ids,
+        [a.as_str(), b.as_str(), eng.as_str()],
+        "carl does not change"
+    );
     assert_eq!(preview[0]["before"]["role"], "analyst");
     assert_eq!(preview[0]["after"]["role"], "power-user");
     assert_eq!(preview[1]["after"]["role"], "admin");
@@ -232,7 +264,14 @@ async fn rule_a_policy_preview_matches_the_apply_exactly() {
     got.sort();
     assert_eq!(got, want, "audit rows for exactly the previewed users");
     assert!(rows.iter().any(|r| r["action"] == "policy_changed"));
-    let again = admin(&app, &token, Method::POST, "/admin/v1/policy/preview", Some(r.body.clone())).await;
+    let again = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/policy/preview",
+        Some(r.body.clone()),
+    )
+    .await;
     assert_eq!(again.body["changes"], 0, "applied: nothing left to change");
     // No restart: a user provisioned now gets the new rule at once.
     let late = finance_user(&app, "lena@acme.test", None).await;
@@ -278,18 +317,46 @@ async fn rule_only_a_super_admin_changes_roles_when_admins_lack_users_edit_role(
     store(&app, &root_token, &doc).await;
 
     let path = format!("/admin/v1/users/{target}/access");
-    let r = admin(&app, &admin_token, Method::PATCH, &path, Some(json!({"role": "analyst"}))).await;
+    let r = admin(
+        &app,
+        &admin_token,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "analyst"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert!(r.text.contains("users.edit_role"), "{}", r.text);
     assert_eq!(effective(&app, &target).await["role"]["value"], "member");
     // The admin still disables users (users.disable) …
-    let r = admin(&app, &admin_token, Method::POST, &format!("/admin/v1/users/{target}/disable"), None).await;
+    let r = admin(
+        &app,
+        &admin_token,
+        Method::POST,
+        &format!("/admin/v1/users/{target}/disable"),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // … and the console's verdicts agree: no role to offer.
-    let r = admin(&app, &admin_token, Method::GET, "/admin/v1/users?search=tom", None).await;
+    let r = admin(
+        &app,
+        &admin_token,
+        Method::GET,
+        "/admin/v1/users?search=tom",
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The super-admin changes roles.
-    let r = admin(&app, &root_token, Method::PATCH, &path, Some(json!({"role": "analyst"}))).await;
+    let r = admin(
+        &app,
+        &root_token,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "analyst"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(effective(&app, &target).await["role"]["value"], "analyst");
 }
@@ -307,12 +374,24 @@ async fn rule_a_custom_role_with_users_invite_invites_and_does_nothing_else() {
     }));
     store(&app, &root_token, &doc).await;
     let c = app.user("cora@acme.test").await;
-    let r = admin(&app, &root_token, Method::PATCH, &format!("/admin/v1/users/{c}/access"),
-        Some(json!({"role": "contributor"}))).await;
+    let r = admin(
+        &app,
+        &root_token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{c}/access"),
+        Some(json!({"role": "contributor"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let token = admin_token(&app.store, &app.tenant, &c, "cora").await;
-    let r = admin(&app, &token, Method::POST, "/admin/v1/users",
-        Some(json!({"userName": "new@acme.test", "email": "new@acme.test"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"userName": "new@acme.test", "email": "new@acme.test"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let victim = app.user("vic@acme.test").await;
     for (m, path) in [
@@ -326,8 +405,14 @@ async fn rule_a_custom_role_with_users_invite_invites_and_does_nothing_else() {
     }
     // And they still cannot give a role above their own rank, even as an
     // invitation's role.
-    let r = admin(&app, &token, Method::POST, "/admin/v1/users",
-        Some(json!({"userName": "boss@acme.test", "role": "admin"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"userName": "boss@acme.test", "role": "admin"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
 
@@ -344,13 +429,34 @@ async fn rule_no_grant_above_your_own_rank_stays_with_users_edit_role() {
     let token = admin_token(&app.store, &app.tenant, &lead, "lea").await;
     let target = app.user("tim@acme.test").await;
     let path = format!("/admin/v1/users/{target}/access");
-    let r = admin(&app, &token, Method::PATCH, &path, Some(json!({"role": "admin"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert!(r.text.contains("above your own"), "{}", r.text);
-    let r = admin(&app, &token, Method::PATCH, &path, Some(json!({"role": "analyst"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "analyst"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // users.edit_plan is not theirs.
-    let r = admin(&app, &token, Method::PATCH, &path, Some(json!({"plan": "team"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"plan": "team"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert!(r.text.contains("users.edit_plan"), "{}", r.text);
 }
@@ -367,7 +473,12 @@ async fn rule_reading_and_changing_the_policy_needs_tenant_settings() {
     ] {
         let body = json!({"version": 0, "roles": [], "plans": [], "rules": []});
         let r = admin(&app, &token, method.clone(), path, Some(body)).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path}: {}", r.text);
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            r.text
+        );
         assert!(r.text.contains("tenant.settings"), "{}", r.text);
     }
     // SCIM credentials do not reach it at all.
