@@ -353,5 +353,13 @@ pub(super) fn access_events(id: &str, old: &Access, new: &Access) -> Vec<Event> 
             new.plan.clone().into(),
         );
     }
+    let (was, now) = (AccessSummary::of(old), AccessSummary::of(new));
+    if was.projects != now.projects {
+        push(
+            "user.project_roles_changed",
+            json!(was.projects),
+            json!(now.projects),
+        );
+    }
     out
 }

@@ -739,3 +739,109 @@ async fn rule_invited_users_become_active_on_first_sign_in_and_are_locally_manag
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"], "invalid_body");
 }
+
+#[tokio::test]
+async fn rule_a_successor_is_an_enabled_user_of_type_user_who_is_not_banned() {
+    let app = TestApp::from_toml(ACME).await;
+    let (_, token) = root(&app).await;
+    let viewer = app
+        .user_from(json!({"schemas": [USER], "userName": "vi@acme.test",
+                          "roles": [{"value": "datalore-viewer"}]}))
+        .await;
+    assert_eq!(
+        access(&app, viewer["id"].as_str().unwrap()).await["type"]["value"],
+        "viewer"
+    );
+    let banned = app.user("ban@acme.test").await;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/admin/v1/users/{banned}/ban"),
+        Some(json!({"reason": "fraud"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let off = app.user("off@acme.test").await;
+    let r = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/admin/v1/users/{off}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let leaver = app.user("leaver@acme.test").await;
+    for (heir, says) in [
+        ("vi@acme.test", "viewers own nothing"),
+        ("ban@acme.test", "is banned"),
+        ("off@acme.test", "is disabled"),
+    ] {
+        let r = admin(
+            &app,
+            &token,
+            Method::DELETE,
+            &format!("/admin/v1/users/{leaver}?transfer_to={heir}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{heir}: {}", r.text);
+        assert!(r.text.contains(says), "{heir}: {}", r.text);
+        assert_eq!(
+            app.get(&format!("/scim/v2/Users/{leaver}")).await.status,
+            StatusCode::OK,
+            "nothing deleted"
+        );
+    }
+    app.user("heir@acme.test").await;
+    let r = admin(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/admin/v1/users/{leaver}?transfer_to=heir@acme.test"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["deletion"]["successor"]["userName"], "heir@acme.test",
+        "{}",
+        r.text
+    );
+}
+
+#[tokio::test]
+async fn rule_a_project_role_change_emits_a_user_event() {
+    let app = TestApp::from_toml(ACME).await;
+    let (_, token) = root(&app).await;
+    let u = app.user("pat@acme.test").await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/admin/v1/users/{u}/access"),
+        Some(json!({"projects": {"ledger": "operator"}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let events = app.store.events(&app.tenant).await.unwrap();
+    let (_, _, payload) = events
+        .iter()
+        .rev()
+        .find(|(k, _, _)| k == "user.project_roles_changed")
+        .expect("a project_roles_changed event");
+    assert_eq!(payload["id"], u.as_str());
+    assert_eq!(payload["from"], json!({}));
+    assert_eq!(payload["to"]["ledger"], "operator");
+    // Through a mapping rule too: joining Data makes them warehouse owner.
+    app.group("Data", &[&u]).await;
+    let kinds = event_kinds(&app).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "user.project_roles_changed")
+            .count(),
+        2
+    );
+}

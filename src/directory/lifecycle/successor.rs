@@ -32,24 +32,24 @@ pub(super) async fn resolve_successor(
 ) -> DirectoryResult<Result<Value, String>> {
     if let Some(req) = &choice.requested {
         return match usable(tx, user, req).await? {
-            Some(s) => Ok(Ok(successor(&s, "request"))),
-            None => Err(DirectoryError::InvalidReference(format!(
-                "successor \"{req}\" is not another live user of this tenant"
+            Ok(s) => Ok(Ok(successor(&s, "request"))),
+            Err(not) => Err(DirectoryError::InvalidReference(format!(
+                "successor \"{req}\" {not}"
             ))),
         };
     }
     let mut why = vec!["no successor was named".to_string()];
     match manager_of(user) {
         Some(m) => match usable(tx, user, &m).await? {
-            Some(s) => return Ok(Ok(successor(&s, "manager"))),
-            None => why.push(format!("the manager \"{m}\" is not a live user")),
+            Ok(s) => return Ok(Ok(successor(&s, "manager"))),
+            Err(not) => why.push(format!("the manager \"{m}\" {not}")),
         },
         None => why.push("the user has no manager".into()),
     }
     match &choice.fallback {
         Some(f) => match usable(tx, user, f).await? {
-            Some(s) => return Ok(Ok(successor(&s, "fallback"))),
-            None => why.push(format!("the fallback owner \"{f}\" is not a live user")),
+            Ok(s) => return Ok(Ok(successor(&s, "fallback"))),
+            Err(not) => why.push(format!("the fallback owner \"{f}\" {not}")),
         },
         None => why.push("the tenant has no fallback owner".into()),
     }
@@ -60,12 +60,36 @@ pub(super) async fn resolve_successor(
     )))
 }
 
-/// Another live user by id or userName.
-async fn usable(tx: &mut Tx, user: &UserRecord, key: &str) -> DirectoryResult<Option<UserRecord>> {
-    Ok(tx
+/// Another live user by id or userName who can own assets: of type
+/// `user` (viewers own nothing), neither disabled nor banned. Else what
+/// they are ("is a viewer: viewers own nothing" …).
+async fn usable(
+    tx: &mut Tx,
+    user: &UserRecord,
+    key: &str,
+) -> DirectoryResult<Result<UserRecord, String>> {
+    let Some(s) = tx
         .find_user(key)
         .await?
-        .filter(|u| u.deleted_at.is_none() && u.id != user.id))
+        .filter(|u| u.deleted_at.is_none() && u.id != user.id)
+    else {
+        return Ok(Err("is not another live user of this tenant".into()));
+    };
+    Ok(successor_problem(&s).map_or(Ok(s), Err))
+}
+
+/// Why a live user cannot receive assets, if they cannot.
+pub(crate) fn successor_problem(s: &UserRecord) -> Option<String> {
+    if s.user_type != "user" {
+        return Some("is a viewer: viewers own nothing".into());
+    }
+    if s.banned_at.is_some() || s.status == "banned" {
+        return Some("is banned".into());
+    }
+    if s.status == "disabled" {
+        return Some("is disabled".into());
+    }
+    None
 }
 
 fn manager_of(user: &UserRecord) -> Option<String> {
