@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
-use rollcall::directory::access::{MappingRule, PolicyDocument, RoleDef};
+use rollcall::directory::access::PolicyDocument;
 use rollcall::directory::views::{AccessSummary, PolicyChange};
-use serde::{Deserialize, Serialize};
 
 use super::output::print_json;
 use super::{open, Target};
@@ -36,29 +35,10 @@ pub enum PolicyCommand {
     },
 }
 
-/// The file: the document without its version (the tenant's current one
-/// is the one replaced).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyFile {
-    #[serde(default)]
-    plans: Vec<String>,
-    #[serde(default)]
-    roles: Vec<RoleDef>,
-    #[serde(default)]
-    rules: Vec<MappingRule>,
-}
-
 fn read_file(path: &std::path::Path, version: i64) -> anyhow::Result<PolicyDocument> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let f: PolicyFile = toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok(PolicyDocument {
-        roles: f.roles,
-        plans: f.plans,
-        rules: f.rules,
-        version,
-    })
+    PolicyDocument::from_toml(&text, version).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 pub async fn run(cmd: PolicyCommand) -> anyhow::Result<()> {
@@ -69,17 +49,12 @@ pub async fn run(cmd: PolicyCommand) -> anyhow::Result<()> {
             if t.json {
                 return print_json(&doc);
             }
-            let file = PolicyFile {
-                plans: doc.plans,
-                roles: doc.roles,
-                rules: doc.rules,
-            };
             println!(
                 "# policy of tenant {} (version {})",
                 t.tenant(),
                 doc.version
             );
-            print!("{}", toml::to_string(&file)?);
+            print!("{}", doc.to_toml().map_err(|e| anyhow!(e))?);
             Ok(())
         }
         PolicyCommand::Diff { t, file } => {

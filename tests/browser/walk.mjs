@@ -13,6 +13,7 @@ import * as oidc from './screens/oidc.mjs';
 import * as users from './screens/users.mjs';
 import { groupsScreens } from './screens/groups.mjs';
 import { auditScreens } from './screens/audit.mjs';
+import { policyScreens } from './screens/policy.mjs';
 import * as invite from './screens/invite.mjs';
 import * as connections from './screens/connections.mjs';
 import * as deprovision from './screens/deprovision.mjs';
@@ -26,6 +27,7 @@ const SCREENS = [
   oidc.signInWithProvider,
   deprovision.deprovision,
   groupsScreens,
+  policyScreens,
   auditScreens,
 ];
 

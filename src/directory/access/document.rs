@@ -31,6 +31,42 @@ pub struct PolicyDocument {
     pub version: i64,
 }
 
+/// The TOML file `rollcall policy show` prints and `apply` takes, and the
+/// console's editor holds: the document without its version.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    #[serde(default)]
+    pub plans: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<RoleDef>,
+    #[serde(default)]
+    pub rules: Vec<MappingRule>,
+}
+
+impl PolicyDocument {
+    /// The document as a TOML file.
+    pub fn to_toml(&self) -> Result<String, String> {
+        let file = PolicyFile {
+            plans: self.plans.clone(),
+            roles: self.roles.clone(),
+            rules: self.rules.clone(),
+        };
+        toml::to_string(&file).map_err(|e| e.to_string())
+    }
+
+    /// A TOML file as the document replacing `version`.
+    pub fn from_toml(text: &str, version: i64) -> Result<PolicyDocument, String> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        Ok(PolicyDocument {
+            roles: f.roles,
+            plans: f.plans,
+            rules: f.rules,
+            version,
+        })
+    }
+}
+
 /// A policy document is at most this large (bytes of JSON) …
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// … with at most this many rules and roles.

@@ -74,7 +74,7 @@ pub use catalog::{
     Catalog, CatalogRole, RoleDef, ADMIN_RANK, BUILTIN_ROLES, POWER_USER_RANK, PROJECT_ROLES,
     SUPER_ADMIN, VIEWER_RANK,
 };
-pub use document::{PolicyDocument, MAX_DOCUMENT_BYTES};
+pub use document::{PolicyDocument, PolicyFile, MAX_DOCUMENT_BYTES};
 pub use permissions::{default_permissions, Permission, ALL_PERMISSIONS};
 pub use rules::{rule_name, MappingRule, RuleMatch, RuleSet};
 pub use source::{RuleHit, Setter, Source};

@@ -21,6 +21,7 @@ mod invite;
 mod login;
 mod oidc;
 mod pages;
+mod policy;
 mod session;
 mod users;
 
@@ -93,6 +94,8 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/deprovisioning/{id}/cancel", post(deprovision::cancel))
         .route("/groups", get(groups::list))
         .route("/groups/{id}", get(groups::page))
+        .route("/policy", get(policy::page).post(policy::apply))
+        .route("/policy/preview", post(policy::preview))
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit::export))
         .fallback(not_found);
