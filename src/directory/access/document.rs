@@ -149,6 +149,7 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::directory::access::Permission;
 

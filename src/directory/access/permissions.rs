@@ -145,6 +145,7 @@ pub fn default_permissions(rank: i64) -> BTreeSet<Permission> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
