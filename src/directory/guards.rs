@@ -306,6 +306,7 @@ impl Directory {
         target: &UserRecord,
         attr: &str,
     ) -> DirectoryResult<()> {
+        self.read_only_guard(tenant, target, &format!("change the {attr} of"))?;
         if target.managed
             && !self
                 .config

@@ -100,12 +100,12 @@ pub fn scim_error(e: &DirectoryError) -> ScimError {
         DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
         DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
         DirectoryError::SeatLimit(m) => ScimError::new(403, None, m.clone()),
-        DirectoryError::LastSuperAdmin(m) | DirectoryError::Conflict(m) => {
-            ScimError::new(409, None, m.clone())
-        }
-        DirectoryError::Forbidden(m) | DirectoryError::RegistrationsClosed(m) => {
-            ScimError::new(403, None, m.clone())
-        }
+        DirectoryError::LastSuperAdmin(m)
+        | DirectoryError::Conflict(m)
+        | DirectoryError::Owner(m) => ScimError::new(409, None, m.clone()),
+        DirectoryError::Forbidden(m)
+        | DirectoryError::RegistrationsClosed(m)
+        | DirectoryError::ReadOnly(m) => ScimError::new(403, None, m.clone()),
         DirectoryError::Invalid(m) => ScimError::invalid_value(m.clone()),
         DirectoryError::TokenRefused(m) => ScimError::unauthorized(m.clone()),
         DirectoryError::Gone(m) => ScimError::new(410, None, m.clone()),
@@ -336,6 +336,8 @@ impl From<DirectoryError> for AdminError {
                 (StatusCode::FORBIDDEN, "registrations_closed")
             }
             DirectoryError::LastSuperAdmin(_) => (StatusCode::CONFLICT, "last_super_admin"),
+            DirectoryError::Owner(_) => (StatusCode::CONFLICT, "owner"),
+            DirectoryError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
             DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             DirectoryError::Gone(_) => (StatusCode::GONE, "gone"),
             DirectoryError::Uniqueness(_) => (StatusCode::CONFLICT, "uniqueness"),

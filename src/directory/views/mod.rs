@@ -14,6 +14,7 @@ mod deliveries;
 mod groups;
 mod invitations;
 mod jobs;
+mod modes;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -26,6 +27,7 @@ pub use deliveries::{DeliveryPage, DeliveryState, DeliveryView};
 pub use groups::{GrantView, GroupDetail, GroupSummary, MemberView};
 pub use invitations::{invitation_state, InvitationActions, InvitationView, MailView};
 pub use jobs::{JobBody, JobDetail, JobList, JobRowView, JobRunBody, JobView};
+pub use modes::{DirectoryMode, OwnerChange, OwnerView, RecreateDeleted, RecreateSetting};
 pub use sign_in::{IdTokenSignIn, IdTokenSignInResult, SignInUser};
 pub use tenant::{
     FallbackOwner, FallbackUnresolved, FallbackUser, InviteActions, RoleView, RolesView, SeatUsage,
