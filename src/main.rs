@@ -55,7 +55,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::GroupCommand,
     },
-    /// Deactivate or delete a list of leavers; a per-row report.
+    /// A tenant's settings and owner.
+    Tenant {
+        #[command(subcommand)]
+        command: cli::TenantCommand,
+    },
+    /// Deactivate, delete or hold a list of leavers; a per-row report.
     Deprovision(cli::DeprovisionArgs),
     /// The admin console: a one-time sign-in link.
     Console {
@@ -106,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => cli::audit(command).await,
         Command::User { command } => cli::user(command).await,
         Command::Group { command } => cli::group(command).await,
+        Command::Tenant { command } => cli::tenant(command).await,
         Command::Deprovision(args) => cli::deprovision(args).await,
         Command::Console { command } => cli::console(command).await,
         Command::Backup { db, to } => {

@@ -1,5 +1,5 @@
 //! The `rollcall` commands besides `serve` and `migrate`: `token`, `audit`,
-//! `user`, `group`, `deprovision` and `console`. The admin commands act through the
+//! `user`, `group`, `tenant`, `deprovision` and `console`. The admin commands act through the
 //! same directory calls as the admin API, as the operator of the
 //! installation (or, with `--as`, as an admin user whose role guards then
 //! apply), audited as `cli:<login>`; `--json` prints the API's views.
@@ -9,6 +9,7 @@ mod console;
 mod deprovision;
 mod group;
 mod output;
+mod tenant;
 mod token;
 mod user;
 
@@ -24,6 +25,7 @@ pub use audit::AuditCommand;
 pub use console::ConsoleCommand;
 pub use deprovision::DeprovisionArgs;
 pub use group::GroupCommand;
+pub use tenant::TenantCommand;
 pub use token::TokenCommand;
 pub use user::UserCommand;
 
@@ -31,6 +33,7 @@ pub use audit::run as audit;
 pub use console::run as console;
 pub use deprovision::run as deprovision;
 pub use group::run as group;
+pub use tenant::run as tenant;
 pub use token::run as token;
 pub use user::run as user;
 

@@ -130,6 +130,11 @@ impl TenantModes {
 }
 
 impl Directory {
+    /// Whether the tenant's directory is read-only (the console says so).
+    pub fn directory_mode(&self, tenant: &Tenant) -> DirectoryMode {
+        self.modes(tenant).directory_mode
+    }
+
     /// The tenant's configured modes.
     pub(super) fn modes(&self, tenant: &Tenant) -> TenantModes {
         self.config

@@ -430,11 +430,14 @@ pub enum LinkGone {
 pub enum ChangeErrors {
     /// The token lacks the scope (insufficient_scope); its user's role does
     /// not reach, or a guard refused (forbidden); registrations are off
-    /// (registrations_closed); the seat limit is reached (seat_limit).
+    /// (registrations_closed); the seat limit is reached (seat_limit); the
+    /// tenant's directory is read-only for the user, or takes no local
+    /// holds (read_only).
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// The last super-admin (last_super_admin), a state that does not allow
-    /// the change (conflict), or a taken userName (uniqueness).
+    /// The last super-admin (last_super_admin), the tenant's owner (owner),
+    /// a state that does not allow the change (conflict), or a taken
+    /// userName or email (uniqueness).
     #[response(status = 409)]
     Conflict(ErrorBody),
 }
