@@ -209,3 +209,57 @@ async fn rule_recreate_deleted_is_a_tenant_setting_and_audited() {
     let again = app.user_from(leaver("ann", "E-1", "ann@acme.test")).await;
     assert_eq!(again["id"], id);
 }
+
+/// The migration that lets jobs hold (SQLite builds both job tables
+/// again): an older database keeps its jobs and their rows, the rows stay
+/// tied to their job, and a hold job may be stored.
+#[tokio::test]
+async fn an_older_database_keeps_its_jobs_and_takes_hold_jobs_after_the_upgrade() {
+    use crate::support::{fresh_database, on_postgres};
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir);
+    let (mut old, last, open_url) = match on_postgres() {
+        true => (sqlx::migrate!("./migrations/postgres"), 15, url.clone()),
+        false => (sqlx::migrate!("./migrations/sqlite"), 20, format!("{url}?mode=rwc")),
+    };
+    let before: Vec<_> = old.migrations.iter().filter(|m| m.version <= last).cloned().collect();
+    old.migrations = before.into();
+    let pool = sqlx::AnyPool::connect(&open_url).await.unwrap();
+    old.run(&pool).await.unwrap();
+    let run = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await }
+    };
+    run("INSERT INTO tenants (name, created) VALUES ('acme', '2026-01-01T00:00:00.000Z')").await.unwrap();
+    run("INSERT INTO deprovision_jobs (id, tenant_id, mode, match_on, dry_run, input_hash, source, actor, state, total, created)
+         SELECT 'job-1', id, 'delete', 'email', 0, 'h', 'cli', 'cli:test', 'done', 2, '2026-01-01T00:00:00.000Z' FROM tenants").await.unwrap();
+    run("INSERT INTO deprovision_rows (job_id, row_no, input, done, action) VALUES ('job-1', 1, 'a@x', 1, 'deleted'), ('job-1', 2, 'b@x', 1, 'none')").await.unwrap();
+    pool.close().await;
+
+    let store = rollcall::store::Store::connect(&url).await.unwrap();
+    let tenant = store.find_tenant("acme").await.unwrap().unwrap();
+    let job = store.job(&tenant, "job-1").await.unwrap().unwrap();
+    assert_eq!((job.mode.as_str(), job.total), ("delete", 2));
+    let rows = store.job_rows("job-1", 0, 10).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.input.as_str()).collect::<Vec<_>>(), ["a@x", "b@x"]);
+    drop(store);
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let run = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await }
+    };
+    run("INSERT INTO deprovision_jobs (id, tenant_id, mode, match_on, dry_run, input_hash, source, actor, state, total, created)
+         SELECT 'job-2', id, 'hold', 'email', 0, 'h2', 'cli', 'cli:test', 'done', 0, '2026-01-02T00:00:00.000Z' FROM tenants").await.unwrap();
+    let bad = run("INSERT INTO deprovision_jobs (id, tenant_id, mode, match_on, dry_run, input_hash, source, actor, state, total, created)
+         SELECT 'job-3', id, 'erase', 'email', 0, 'h3', 'cli', 'cli:test', 'done', 0, '2026-01-02T00:00:00.000Z' FROM tenants").await;
+    assert!(bad.is_err(), "the mode is still checked");
+    // The rows still belong to their job: deleting it takes them along.
+    run("DELETE FROM deprovision_jobs WHERE id = 'job-1'").await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM deprovision_rows")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    pool.close().await;
+}
