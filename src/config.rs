@@ -106,6 +106,22 @@ pub struct TenantConfig {
     pub fallback_owner: Option<String>,
     /// Days a deleted user stays restorable before the purge (default 14).
     pub retention_days: Option<i64>,
+    /// The tenant's first owner (userName or id), until the owner hands
+    /// ownership on (see docs/directory.md, "The owner").
+    pub owner: Option<String>,
+    /// `read-write` (default) or `read-only`: no local change of users an
+    /// identity provider manages.
+    #[serde(default)]
+    pub directory_mode: crate::directory::modes::DirectoryMode,
+    /// Whether admins may ban and unban users an identity provider manages
+    /// (default true).
+    pub local_holds: Option<bool>,
+    /// No two live users share an email (compared case-insensitively).
+    #[serde(default)]
+    pub unique_emails: bool,
+    /// What becomes of a user an identity provider creates again after
+    /// their deletion: `hold` or `restore` (an admin may choose at run time).
+    pub recreate_deleted: Option<crate::directory::modes::RecreateDeleted>,
 }
 
 impl Default for Config {
@@ -244,6 +260,22 @@ impl Config {
                             allow_local_overrides: t.allow_local_overrides,
                             fallback_owner: t.fallback_owner.clone(),
                             retention_days: t.retention_days,
+                        },
+                    )
+                })
+                .collect(),
+            modes: self
+                .tenants
+                .iter()
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        crate::directory::modes::TenantModes {
+                            owner: t.owner.clone(),
+                            directory_mode: t.directory_mode,
+                            local_holds: t.local_holds.unwrap_or(true),
+                            unique_emails: t.unique_emails,
+                            recreate_deleted: t.recreate_deleted,
                         },
                     )
                 })

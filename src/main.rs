@@ -62,6 +62,12 @@ enum Command {
         command: cli::PolicyCommand,
     },
     /// Deactivate or delete a list of leavers; a per-row report.
+    /// A tenant's settings and owner.
+    Tenant {
+        #[command(subcommand)]
+        command: cli::TenantCommand,
+    },
+    /// Deactivate, delete or hold a list of leavers; a per-row report.
     Deprovision(cli::DeprovisionArgs),
     /// The admin console: a one-time sign-in link.
     Console {
@@ -113,6 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => cli::user(command).await,
         Command::Group { command } => cli::group(command).await,
         Command::Policy { command } => cli::policy(command).await,
+        Command::Tenant { command } => cli::tenant(command).await,
         Command::Deprovision(args) => cli::deprovision(args).await,
         Command::Console { command } => cli::console(command).await,
         Command::Backup { db, to } => {

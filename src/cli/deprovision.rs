@@ -1,4 +1,4 @@
-//! `rollcall deprovision`: deactivate or delete a list of leavers, with
+//! `rollcall deprovision`: deactivate, delete or hold a list of leavers, with
 //! progress on stderr, a per-row report, and a job that resumes where a
 //! killed run stopped.
 
@@ -29,7 +29,8 @@ pub struct DeprovisionArgs {
     /// userName).
     #[arg(long = "match")]
     match_on: Option<String>,
-    /// deactivate or delete.
+    /// deactivate, delete, or hold (a local ban with the job's id as its
+    /// reason, which the identity provider cannot lift).
     #[arg(long, required_unless_present = "cancel")]
     mode: Option<String>,
     /// Cancel this running job (its id) at its next batch instead: the rows

@@ -1,5 +1,5 @@
 //! The `rollcall` commands besides `serve` and `migrate`: `token`, `audit`,
-//! `user`, `group`, `deprovision` and `console`. The admin commands act through the
+//! `user`, `group`, `tenant`, `deprovision` and `console`. The admin commands act through the
 //! same directory calls as the admin API, as the operator of the
 //! installation (or, with `--as`, as an admin user whose role guards then
 //! apply), audited as `cli:<login>`; `--json` prints the API's views.
@@ -10,6 +10,7 @@ mod deprovision;
 mod group;
 mod output;
 mod policy;
+mod tenant;
 mod token;
 mod user;
 
@@ -26,6 +27,7 @@ pub use console::ConsoleCommand;
 pub use deprovision::DeprovisionArgs;
 pub use group::GroupCommand;
 pub use policy::PolicyCommand;
+pub use tenant::TenantCommand;
 pub use token::TokenCommand;
 pub use user::UserCommand;
 
@@ -34,6 +36,7 @@ pub use console::run as console;
 pub use deprovision::run as deprovision;
 pub use group::run as group;
 pub use policy::run as policy;
+pub use tenant::run as tenant;
 pub use token::run as token;
 pub use user::run as user;
 

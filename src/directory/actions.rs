@@ -1,6 +1,7 @@
 //! Which actions an acting admin may take on a user, and why not: the
 //! lifecycle's own guards (admin rights, rank, self, IdP-managed
-//! attributes, the last super-admin, a finished transfer before a purge),
+//! attributes, a read-only directory, local holds, the owner, the last
+//! super-admin, a finished transfer before a purge),
 //! asked before anyone acts, so that a panel offers only what the directory
 //! would accept and says why for the rest. The directory still checks
 //! every change when it is made.
@@ -16,10 +17,13 @@ use super::{Ctx, Directory, DirectoryError, DirectoryResult};
 use crate::store::{Tenant, UserRecord};
 
 /// What every verdict on one page needs: the acting admin (or why they
-/// are none) and the number of active super-admins.
+/// are none), the number of active super-admins, and the tenant's owner.
 struct Judge {
     admin: Result<Admin, String>,
     super_admins: i64,
+    owner: Option<String>,
+    /// Whether the acting person is the owner (who hands ownership on).
+    acting_owner: bool,
 }
 
 impl Directory {
@@ -63,9 +67,13 @@ impl Directory {
             .store
             .count_enabled_with_role(&ctx.tenant, SUPER_ADMIN)
             .await?;
+        let owner = self.owner_id(&ctx.tenant).await?;
+        let acting_owner = owner.is_some() && owner == ctx.actor_user_id;
         Ok(Judge {
             admin,
             super_admins,
+            owner,
+            acting_owner,
         })
     }
 
@@ -82,9 +90,21 @@ impl Directory {
         let banned = u.banned_at.is_some();
         let state = u.deletion.as_ref().and_then(|d| d.get("state"));
         let waiting = state.and_then(Value::as_str) == Some("waiting");
+        let owner = j.owner.as_deref() == Some(u.id.as_str());
         let only = |cond: bool, p: Permit| cond.then_some(p);
+        // The owner's row offers no disable, ban or delete (DataStream).
+        let unless_owner = |cond: bool, p: Permit| (cond && !owner).then_some(p);
         UserActions {
             idp_managed: v.managed("type, role, plan and active").is_err(),
+            owner,
+            make_owner: only(
+                j.acting_owner && live && !owner,
+                match (viewer, u.status.as_str()) {
+                    (true, _) => Permit::no("a viewer cannot own the tenant"),
+                    (_, s @ ("disabled" | "banned")) => Permit::no(format!("{} is {s}", u.user_name)),
+                    _ => Permit::yes(),
+                },
+            ),
             change_access: match live {
                 true => v.permit(|a| v.access(a)),
                 false => Permit::no(format!("{} is deleted", u.user_name)),
@@ -95,7 +115,7 @@ impl Directory {
                 v.permit(|a| a.need(Permission::UsersEditType).and_then(|()| v.access(a))),
             ),
             downgrade: only(live && !viewer, v.permit(|a| v.downgrade(a))),
-            disable: only(
+            disable: unless_owner(
                 live && enabled,
                 v.permit(|a| {
                     a.need(Permission::UsersDisable)?;
@@ -112,25 +132,29 @@ impl Directory {
                     v.managed("active")
                 }),
             ),
-            ban: only(
+            ban: unless_owner(
                 live && !banned,
                 v.permit(|a| {
                     a.need(Permission::UsersBan)?;
-                    v.guarded(a, "ban", true).and(v.lone())
+                    v.guarded(a, "ban", true)?;
+                    v.holds("ban")?;
+                    v.lone()
                 }),
             ),
             unban: only(
                 live && banned,
                 v.permit(|a| {
-                    a.need(Permission::UsersBan)
-                        .and(v.guarded(a, "unban", false))
+                    a.need(Permission::UsersBan)?;
+                    v.guarded(a, "unban", false).and(v.holds("unban"))
                 }),
             ),
-            delete: only(
+            delete: unless_owner(
                 live,
                 v.permit(|a| {
                     a.need(Permission::UsersDelete)?;
-                    v.guarded(a, "delete", true).and(v.lone())
+                    v.guarded(a, "delete", true)?;
+                    v.read_only("delete")?;
+                    v.lone()
                 }),
             ),
             name_successor: only(
@@ -143,8 +167,8 @@ impl Directory {
             restore: only(
                 !live,
                 v.permit(|a| {
-                    a.need(Permission::UsersDelete)
-                        .and(v.guarded(a, "restore", false))
+                    a.need(Permission::UsersDelete)?;
+                    v.guarded(a, "restore", false).and(v.read_only("restore"))
                 }),
             ),
             purge: only(
@@ -214,6 +238,16 @@ impl Verdict<'_> {
     /// The IdP's attributes stay the IdP's.
     fn managed(&self, attr: &str) -> DirectoryResult<()> {
         self.dir.managed_guard(self.tenant, self.u, attr)
+    }
+
+    /// A read-only directory changes IdP-managed users only at the IdP.
+    fn read_only(&self, what: &str) -> DirectoryResult<()> {
+        self.dir.read_only_guard(self.tenant, self.u, what)
+    }
+
+    /// Local holds of IdP-managed users need the tenant's `local_holds`.
+    fn holds(&self, what: &str) -> DirectoryResult<()> {
+        self.dir.holds_guard(self.tenant, self.u, what)
     }
 
     /// The change would leave no active super-admin.

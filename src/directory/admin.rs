@@ -85,8 +85,9 @@ pub struct UserListParams {
     pub sort: Option<String>,
     /// asc or desc.
     pub order: Option<String>,
-    /// invited, created, active, disabled, banned, deleted; comma-separated
-    /// (default: all but deleted).
+    /// invited, created, active, disabled, banned, deleted, or the words
+    /// enabled (invited, created, active) and passive (disabled);
+    /// comma-separated (default: all but deleted).
     pub status: Option<String>,
     /// user or viewer.
     #[serde(rename = "type")]
@@ -158,16 +159,24 @@ impl UserListParams {
                 )))
             }
         };
-        let mut statuses = Vec::new();
+        let mut statuses: Vec<String> = Vec::new();
         if let Some(s) = nonempty(&self.status) {
             for st in s.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                if !STATUSES.contains(&st) {
-                    return Err(DirectoryError::Invalid(format!(
-                        "unknown status \"{st}\"; statuses: {}",
-                        STATUSES.join(", ")
-                    )));
+                let meant: &[&str] = match super::modes::status_word(st) {
+                    Some(word) => word,
+                    None if STATUSES.contains(&st) => &[st],
+                    None => {
+                        return Err(DirectoryError::Invalid(format!(
+                            "unknown status \"{st}\"; statuses: {}; or enabled (invited, created, active) or passive (disabled)",
+                            STATUSES.join(", ")
+                        )))
+                    }
+                };
+                for m in meant {
+                    if !statuses.iter().any(|s| s == m) {
+                        statuses.push(m.to_string());
+                    }
                 }
-                statuses.push(st.to_string());
             }
         }
         let user_type = nonempty(&self.user_type);
@@ -351,6 +360,7 @@ impl Directory {
         self.require(ctx, Permission::TenantSettings).await?;
         let s: TenantSettings = self.store.tenant_settings(&ctx.tenant).await?;
         let cfg = self.config.policy.tenant(&ctx.tenant.name);
+        let modes = self.modes(&ctx.tenant);
         let (owner_key, source) = match (&s.fallback_owner, &cfg.fallback_owner) {
             (Some(id), _) => (Some(id.clone()), "admin"),
             (None, Some(k)) => (Some(k.clone()), "config"),
@@ -382,6 +392,11 @@ impl Directory {
             fallback_owner: owner,
             allow_local_overrides: cfg.allow_local_overrides,
             retention_days: cfg.retention_days.unwrap_or(super::DEFAULT_RETENTION_DAYS),
+            owner: self.owner_view(&ctx.tenant).await?,
+            directory_mode: modes.directory_mode,
+            local_holds: modes.local_holds,
+            unique_emails: modes.unique_emails,
+            recreate_deleted: self.recreate_setting(&ctx.tenant).await?,
         })
     }
 
@@ -393,8 +408,14 @@ impl Directory {
         c.audit.object_id = Some(ctx.tenant.name.clone());
         c.audit.object_name = Some(ctx.tenant.name.clone());
         c.event.object_id = None;
-        self.apply_tenant_settings(&ctx.tenant, change.registrations, change.fallback_owner, c)
-            .await?;
+        self.apply_tenant_settings(
+            &ctx.tenant,
+            change.registrations,
+            change.fallback_owner,
+            change.recreate_deleted,
+            c,
+        )
+        .await?;
         self.tenant_view(ctx).await
     }
 

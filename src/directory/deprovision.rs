@@ -28,10 +28,20 @@ pub const LEASE_SECONDS: i64 = 60;
 
 pub const MATCH_ON: [&str; 3] = ["userName", "email", "externalId"];
 
+/// What a job does to each leaver: deactivate (SCIM `active: false`),
+/// delete, or hold (a local ban whose reason is the job's id, which an
+/// identity provider's `active: true` does not lift).
+pub const MODES: [&str; 3] = ["deactivate", "delete", "hold"];
+
+/// The ban reason of a leaver a hold job holds.
+pub fn hold_reason(job_id: &str) -> String {
+    format!("deprovisioning job {job_id}")
+}
+
 /// What to do with each leaver.
 #[derive(Debug, Clone)]
 pub struct JobRequest {
-    /// `deactivate` or `delete`.
+    /// `deactivate`, `delete` or `hold`.
     pub mode: String,
     /// `userName`, `email` or `externalId`.
     pub match_on: String,
@@ -467,9 +477,9 @@ impl Directory {
         ctx: &Ctx,
         req: &JobRequest,
     ) -> DirectoryResult<Option<String>> {
-        if req.mode != "deactivate" && req.mode != "delete" {
+        if !MODES.contains(&req.mode.as_str()) {
             return Err(DirectoryError::Invalid(format!(
-                "mode must be deactivate or delete, not \"{}\"",
+                "mode must be deactivate, delete or hold, not \"{}\"",
                 req.mode
             )));
         }
@@ -488,7 +498,8 @@ impl Directory {
         check_leavers(&req.inputs, "leaver").map_err(DirectoryError::Invalid)?;
         if req.transfer_to.is_some() && req.mode != "delete" {
             return Err(DirectoryError::Invalid(
-                "transfer_to goes with mode delete: deactivated users keep their assets".into(),
+                "transfer_to goes with mode delete: deactivated and held users keep their assets"
+                    .into(),
             ));
         }
         match &req.transfer_to {

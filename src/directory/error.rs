@@ -25,6 +25,13 @@ pub enum DirectoryError {
     /// A guard refused the change.
     #[error("{0}")]
     Forbidden(String),
+    /// The tenant's directory is read-only for this user (or takes no
+    /// local holds): the identity provider decides.
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The tenant's owner cannot be disabled, banned or deleted.
+    #[error("{0}")]
+    Owner(String),
     /// The user is not in a state that allows the change.
     #[error("{0}")]
     Conflict(String),

@@ -306,6 +306,11 @@ impl Directory {
         target: &UserRecord,
         attr: &str,
     ) -> DirectoryResult<()> {
+        let what = match attr {
+            "active" => "enable or disable".to_string(),
+            _ => format!("change the {attr} of"),
+        };
+        self.read_only_guard(tenant, target, &what)?;
         if target.managed
             && !self
                 .config

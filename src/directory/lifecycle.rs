@@ -313,7 +313,8 @@ impl Directory {
                 |t| match &admin {
                     Some(a) => {
                         self.guard(&tenant, a, t, "delete")?;
-                        Self::not_self(a, t, "delete")
+                        Self::not_self(a, t, "delete")?;
+                        self.read_only_guard(&tenant, t, "delete")
                     }
                     None => Ok(()),
                 },
@@ -377,7 +378,10 @@ impl Directory {
             .restore_user(
                 &mut tx,
                 key,
-                |t| self.guard(&tenant, &admin, t, "restore"),
+                |t| {
+                    self.guard(&tenant, &admin, t, "restore")?;
+                    self.read_only_guard(&tenant, t, "restore")
+                },
                 change,
             )
             .await?;

@@ -212,9 +212,13 @@ impl Directory {
             json!({ "id": id, "name": name }),
         );
         let mut tx = self.store.write(&ctx.tenant).await?;
-        let stored = self
-            .insert_resource(kind, &mut tx, &id, &data, &members, &change)
-            .await?;
+        let stored = match kind {
+            Kind::User => self.create_user(&mut tx, &id, &data, &change).await?,
+            Kind::Group => {
+                self.insert_resource(kind, &mut tx, &id, &data, &members, &change)
+                    .await?
+            }
+        };
         tx.commit().await?;
         self.resource(ctx, kind, stored, projection).await
     }
@@ -240,6 +244,7 @@ impl Directory {
         kind: Kind,
         query: &ListQuery,
     ) -> DirectoryResult<(i64, Vec<Resource>)> {
+        let query = &status_words(query);
         let (total, items) = self.store.list(kind, &ctx.tenant, query).await?;
         let out = self.resources(ctx, kind, items, &query.projection).await?;
         Ok((total, out))
@@ -253,6 +258,7 @@ impl Directory {
         query: &ListQuery,
         cursor: scim_protocol::list::Cursor,
     ) -> DirectoryResult<(i64, Vec<Resource>, Option<String>, Option<String>)> {
+        let query = &status_words(query);
         let page = self
             .store
             .list_cursor(kind, &ctx.tenant, query, cursor)
@@ -396,6 +402,14 @@ impl Directory {
         .await?;
         Ok(())
     }
+}
+
+/// The query with the status words of its filter (`enabled`, `passive`)
+/// turned into the statuses they mean.
+fn status_words(query: &ListQuery) -> ListQuery {
+    let mut q = query.clone();
+    q.filter = q.filter.map(super::modes::expand_status_words);
+    q
 }
 
 /// Lifecycle events a user change carries besides `user.updated`:

@@ -1,22 +1,28 @@
-//! Run-time tenant settings an admin changes: registrations on or off, and
-//! the fallback owner of leavers' assets (a live, enabled user of type
-//! `user`: a viewer owns nothing).
+//! Run-time tenant settings an admin changes: registrations on or off, the
+//! fallback owner of leavers' assets (a live, enabled user of type `user`:
+//! a viewer owns nothing), and what becomes of a user an identity provider
+//! creates again after their deletion.
 
 use super::access::Permission;
 use super::{Directory, DirectoryError, DirectoryResult};
-use crate::store::{Change, Tx};
+use crate::store::{Change, Tx, UserRecord};
 
 impl Directory {
     /// Change run-time tenant settings, audited. `fallback_owner`:
     /// `Some(None)` clears it; a user key must name a live, enabled user of
-    /// type `user`, checked inside the transaction.
+    /// type `user`, checked inside the transaction. `recreate`: `hold` or
+    /// `restore`, `Some(None)` clears the admin's choice.
     pub(super) async fn apply_tenant_settings(
         &self,
         tenant: &crate::store::Tenant,
         registrations: Option<bool>,
         fallback_owner: Option<Option<String>>,
+        recreate: Option<Option<String>>,
         mut change: Change,
     ) -> DirectoryResult<()> {
+        let recreate = recreate
+            .map(|r| r.map(|w| self.recreate_choice(tenant, &w)).transpose())
+            .transpose()?;
         let mut tx = self.store.write(tenant).await?;
         let mut said = Vec::new();
         if let Some(on) = registrations {
@@ -32,6 +38,13 @@ impl Directory {
                 }
             };
             tx.set_fallback_owner(id.as_deref()).await?;
+        }
+        if let Some(choice) = recreate {
+            tx.set_recreate_deleted(choice.map(|c| c.as_str())).await?;
+            said.push(match choice {
+                Some(c) => format!("recreate_deleted {}", c.as_str()),
+                None => "recreate_deleted back to the config file's".into(),
+            });
         }
         if said.is_empty() {
             tx.rollback().await?;
@@ -51,29 +64,36 @@ async fn fallback_owner_id(
     key: &str,
     said: &mut Vec<String>,
 ) -> DirectoryResult<String> {
+    let u = asset_owner(tx, key, "fallback owner").await?;
+    said.push(format!("fallback owner {} ({})", u.user_name, u.id));
+    Ok(u.id)
+}
+
+/// The live, enabled user of type `user` `key` names — one who may own
+/// the tenant or its leavers' assets (`role`: which) — or why not.
+pub(super) async fn asset_owner(tx: &mut Tx, key: &str, role: &str) -> DirectoryResult<UserRecord> {
     let u = tx
         .find_user(key)
         .await?
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(|| {
             DirectoryError::InvalidReference(format!(
-                "fallback owner \"{key}\" is not a live user of this tenant"
+                "{role} \"{key}\" is not a live user of this tenant"
             ))
         })?;
     if u.user_type != "user" {
         return Err(DirectoryError::InvalidReference(format!(
-            "fallback owner {} is a viewer: viewers cannot own assets",
+            "{role} {} is a viewer: viewers cannot own assets",
             u.user_name
         )));
     }
     if matches!(u.status.as_str(), "disabled" | "banned") {
         return Err(DirectoryError::InvalidReference(format!(
-            "fallback owner {} is {}",
+            "{role} {} is {}",
             u.user_name, u.status
         )));
     }
-    said.push(format!("fallback owner {} ({})", u.user_name, u.id));
-    Ok(u.id)
+    Ok(u)
 }
 
 impl Directory {

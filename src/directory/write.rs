@@ -84,6 +84,7 @@ impl Directory {
                     )
                     .await?;
                 check_seat(tx, &access.user_type).await?;
+                self.check_unique_emails(tx, None, data, None).await?;
                 let (pk, status) = tx.insert_user(id, data, &access, &now).await?;
                 (pk, Some(status), Some(access.explain))
             }
@@ -184,6 +185,10 @@ impl Directory {
         }
         if name_ci(kind, &update.data) != name_ci(kind, &current.data) {
             check_unique(&mut tx, kind, &update.data, Some(current.pk)).await?;
+        }
+        if kind == Kind::User {
+            self.user_update_guards(&mut tx, &current, &update.data)
+                .await?;
         }
         let stored = self
             .write_update(

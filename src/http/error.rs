@@ -100,12 +100,12 @@ pub fn scim_error(e: &DirectoryError) -> ScimError {
         DirectoryError::PreconditionFailed(m) => ScimError::precondition_failed(m.clone()),
         DirectoryError::InvalidReference(m) => ScimError::invalid_value(m.clone()),
         DirectoryError::SeatLimit(m) => ScimError::new(403, None, m.clone()),
-        DirectoryError::LastSuperAdmin(m) | DirectoryError::Conflict(m) => {
-            ScimError::new(409, None, m.clone())
-        }
-        DirectoryError::Forbidden(m) | DirectoryError::RegistrationsClosed(m) => {
-            ScimError::new(403, None, m.clone())
-        }
+        DirectoryError::LastSuperAdmin(m)
+        | DirectoryError::Conflict(m)
+        | DirectoryError::Owner(m) => ScimError::new(409, None, m.clone()),
+        DirectoryError::Forbidden(m)
+        | DirectoryError::RegistrationsClosed(m)
+        | DirectoryError::ReadOnly(m) => ScimError::new(403, None, m.clone()),
         DirectoryError::Invalid(m) => ScimError::invalid_value(m.clone()),
         DirectoryError::TokenRefused(m) => ScimError::unauthorized(m.clone()),
         DirectoryError::Gone(m) => ScimError::new(410, None, m.clone()),
@@ -336,6 +336,8 @@ impl From<DirectoryError> for AdminError {
                 (StatusCode::FORBIDDEN, "registrations_closed")
             }
             DirectoryError::LastSuperAdmin(_) => (StatusCode::CONFLICT, "last_super_admin"),
+            DirectoryError::Owner(_) => (StatusCode::CONFLICT, "owner"),
+            DirectoryError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
             DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             DirectoryError::Gone(_) => (StatusCode::GONE, "gone"),
             DirectoryError::Uniqueness(_) => (StatusCode::CONFLICT, "uniqueness"),
@@ -428,11 +430,14 @@ pub enum LinkGone {
 pub enum ChangeErrors {
     /// The token lacks the scope (insufficient_scope); its user's role does
     /// not reach, or a guard refused (forbidden); registrations are off
-    /// (registrations_closed); the seat limit is reached (seat_limit).
+    /// (registrations_closed); the seat limit is reached (seat_limit); the
+    /// tenant's directory is read-only for the user, or takes no local
+    /// holds (read_only).
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// The last super-admin (last_super_admin), a state that does not allow
-    /// the change (conflict), or a taken userName (uniqueness).
+    /// The last super-admin (last_super_admin), the tenant's owner (owner),
+    /// a state that does not allow the change (conflict), or a taken
+    /// userName or email (uniqueness).
     #[response(status = 409)]
     Conflict(ErrorBody),
 }

@@ -13,7 +13,8 @@
 //! ownership-transfer queue), `deliveries` (the delivery worker's queues,
 //! dead letters, pruning), `invitations` (links by the hash of their
 //! secret, and the invitation emails' delivery), `jobs` (deprovisioning),
-//! `panel` (the admin lists), `search` (the user search terms), `sessions` (console sessions and sign-in
+//! `modes` (the tenant's owner and re-create choice, email holders,
+//! deleted users matching a new one), `panel` (the admin lists), `search` (the user search terms), `sessions` (console sessions and sign-in
 //! links), `sql` (filter AST → SQL with a small dialect).
 
 mod access;
@@ -27,6 +28,7 @@ mod groups;
 mod invitations;
 mod jobs;
 mod list;
+mod modes;
 mod oidc_pending;
 mod outbox;
 mod panel;
@@ -50,6 +52,7 @@ pub use erase::{Mentions, Needles, Redact};
 pub use groups::{MemberChange, ResolvedMember};
 pub use invitations::{InvitationRecord, MailRecord, NewInvitation};
 pub use jobs::{JobEnd, JobRecord, JobRow, NewJob};
+pub use modes::StoredModes;
 pub use oidc_pending::OidcPendingRecord;
 pub use outbox::PendingTransfer;
 pub use panel::{

@@ -261,6 +261,14 @@ impl Table {
     /// whether the column holds lowercased text.
     fn column(&self, f: &Field) -> Option<(String, bool)> {
         let a = self.alias;
+        if f.extension.as_deref() == Some(scim_protocol::schema::URN_ACCESS)
+            && f.attr == "status"
+            && f.sub.is_none()
+            && self.kind == Kind::User
+        {
+            // Derived from the lifecycle columns, never in the JSON.
+            return Some((format!("{a}.status"), true));
+        }
         if f.extension.is_some() {
             return None;
         }

@@ -16,6 +16,7 @@ mod connections;
 mod deprovision;
 mod groups;
 mod invite;
+mod modes;
 mod oidc;
 mod validity;
 

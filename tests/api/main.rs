@@ -59,6 +59,13 @@ mod policy;
 mod purge;
 mod seats;
 
+// directory/owner.rs, modes.rs, recreate.rs: the tenant's owner, a
+// read-only directory, unique emails and status words, sticky offboarding.
+mod modes;
+mod owner;
+mod read_only;
+mod sticky;
+
 // store/: index use, the user search index, several instances on one database.
 mod indexes;
 mod instances;

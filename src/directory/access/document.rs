@@ -113,6 +113,7 @@ impl Policy {
             roles: doc.roles.clone(),
             rules: doc.rules.clone(),
             tenants: BTreeMap::from([(tenant.to_string(), settings)]),
+            modes: self.modes.clone(),
         }
     }
 

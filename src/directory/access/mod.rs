@@ -98,6 +98,9 @@ pub struct Policy {
     pub roles: Vec<RoleDef>,
     pub rules: Vec<MappingRule>,
     pub tenants: BTreeMap<String, TenantAccess>,
+    /// Each tenant's owner, directory mode, email uniqueness and
+    /// re-create rule (not part of the access fingerprint).
+    pub modes: BTreeMap<String, super::modes::TenantModes>,
 }
 
 /// The IdP-independent settings a local admin may change.
@@ -119,7 +122,11 @@ impl Policy {
     pub fn validate(&self) -> Result<(), String> {
         self.validate_roles()?;
         self.validate_rules()?;
-        self.validate_tenants()
+        self.validate_tenants()?;
+        for (name, m) in &self.modes {
+            m.validate(name, self.tenant(name).allow_local_overrides)?;
+        }
+        Ok(())
     }
 
     fn validate_tenants(&self) -> Result<(), String> {

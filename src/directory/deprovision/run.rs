@@ -220,10 +220,8 @@ impl Directory {
         };
         out.status_before = Some(user.status.clone());
         out.status_after = Some(user.status.clone());
-        if run.job.mode == "deactivate"
-            && user.data.get("active").and_then(Value::as_bool) == Some(false)
-        {
-            out.hook = Some("already deactivated: nothing to do".into());
+        if let Some(done) = already_done(run.job, &user) {
+            out.hook = Some(done);
             return Ok(out);
         }
         tx.savepoint("row").await?;
@@ -233,15 +231,15 @@ impl Directory {
                     DirectoryError::Internal(format!("user {id} vanished in its own write"))
                 })?;
                 tx.release("row").await?;
-                let verb = if run.job.mode == "deactivate" {
-                    "deactivate"
-                } else {
-                    "delete"
+                let (verb, done) = match run.job.mode.as_str() {
+                    "deactivate" => ("deactivate", "deactivated"),
+                    "hold" => ("hold", "held"),
+                    _ => ("delete", "deleted"),
                 };
                 out.action = Some(if run.job.dry_run {
                     format!("would {verb}")
                 } else {
-                    format!("{verb}d")
+                    done.to_string()
                 });
                 out.status_after = Some(after.status.clone());
                 out.hook = hook_outcome(&after, run.job.dry_run);
@@ -293,6 +291,9 @@ impl Directory {
                 )
                 .await;
         }
+        if job.mode == "hold" {
+            return self.hold_row(run, tx, user_id, note("user held")).await;
+        }
         let mut change = self.admin_change(
             ctx,
             "deleted",
@@ -307,11 +308,63 @@ impl Directory {
             &run.choice,
             |t| {
                 self.guard(&tenant, admin, t, "delete")?;
-                Self::not_self(admin, t, "delete")
+                Self::not_self(admin, t, "delete")?;
+                self.read_only_guard(&tenant, t, "delete")
             },
             change,
         )
         .await
+    }
+
+    /// Hold the row's user: a local ban whose reason is the job's id, so
+    /// that an identity provider's later `active: true` (PATCH or PUT)
+    /// does not let them in again.
+    async fn hold_row(
+        &self,
+        run: &Run<'_>,
+        tx: &mut Tx,
+        user_id: &str,
+        note: String,
+    ) -> DirectoryResult<String> {
+        let (ctx, job, admin) = (&run.ctx, run.job, &run.admin);
+        let tenant = ctx.tenant.clone();
+        let reason = super::hold_reason(&job.id);
+        let mut change = self.admin_change(
+            ctx,
+            "banned",
+            format!("{note}: banned ({reason}); an identity provider's active: true does not lift it"),
+            "user.banned",
+        );
+        change.audit.job_id = Some(job.id.clone());
+        change.event.payload = serde_json::json!({"id": user_id, "reason": reason, "jobId": job.id});
+        self.user_op(
+            tx,
+            user_id,
+            UserOp::Ban(reason),
+            |t| {
+                self.guard(&tenant, admin, t, "hold")?;
+                Self::not_self(admin, t, "hold")
+            },
+            |_, _, _| Ok(()),
+            change,
+        )
+        .await
+    }
+}
+
+/// What the job would do that is done already: a deactivated user for a
+/// deactivate job, a user held (banned, whatever the reason: it stays) for
+/// a hold job.
+fn already_done(job: &JobRecord, user: &crate::store::UserRecord) -> Option<String> {
+    match job.mode.as_str() {
+        "deactivate" if user.data.get("active").and_then(Value::as_bool) == Some(false) => {
+            Some("already deactivated: nothing to do".into())
+        }
+        "hold" if user.banned_at.is_some() => Some(format!(
+            "already held ({}): nothing to do",
+            user.ban_reason.as_deref().unwrap_or("no reason given")
+        )),
+        _ => None,
     }
 }
 

@@ -54,6 +54,7 @@ impl Directory {
             .ok_or_else(DirectoryError::resource_not_found)?;
         check_if_match(if_match, user.version)?;
         check(&user)?;
+        self.owner_guard(tx, &user, "deleted").await?;
         let guard =
             SuperAdminGuard::before(tx, is_active_super_admin(&user.role, &user.status)).await?;
         let successor = resolve_successor(tx, &user, choice).await?;

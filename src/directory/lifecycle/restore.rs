@@ -23,6 +23,8 @@ impl Directory {
         let user = deleted_user(tx, id).await?;
         check(&user)?;
         check_unique(tx, Kind::User, &user.data, Some(user.pk)).await?;
+        self.check_unique_emails(tx, None, &user.data, Some(user.pk))
+            .await?;
         check_seat(tx, &user.user_type).await?;
         let at = datetime::format(change.at);
         tx.cancel_transfers(&user.id, &at).await?;

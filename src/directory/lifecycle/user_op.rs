@@ -50,6 +50,7 @@ impl Directory {
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(DirectoryError::resource_not_found)?;
         check(&user)?;
+        self.op_guards(tx, &user, &op).await?;
         // Only a change of an active super-admin can lower their count.
         let at_risk = is_active_super_admin(&user.role, &user.status);
         let guard = SuperAdminGuard::before(tx, at_risk).await?;
@@ -212,6 +213,7 @@ impl Directory {
             .await?;
         after(&access)?;
         check_seat(tx, &access.user_type).await?;
+        self.check_unique_emails(tx, None, data, None).await?;
         let at = datetime::format(change.at);
         tx.insert_invited_user(id, data, &access, local, &at)
             .await?;

@@ -180,6 +180,7 @@ impl Directory {
             )
             .await?;
         check_seat(tx, &access.user_type).await?;
+        self.check_unique_emails(tx, None, &data, None).await?;
         let id = self.ids.new_id();
         let name = data
             .get("userName")

@@ -50,6 +50,10 @@ pub struct UserActions {
     /// Type, role, plan and active are the identity provider's: read-only
     /// here (the tenant does not allow local overrides).
     pub idp_managed: bool,
+    /// The tenant's owner: no disable, ban or delete is offered.
+    pub owner: bool,
+    /// Make this user the owner: offered to the owner only.
+    pub make_owner: Option<Permit>,
     /// Change type, role or plan.
     pub change_access: Permit,
     /// The roles offered in "Change role".

@@ -16,7 +16,7 @@ pub struct JobView {
     /// The job id (the audit entries of its run carry it as `jobId`).
     #[schema(example = "5b0c6a4e-2f0d-4c61-8a47-77f1d2f0b1a2")]
     pub id: String,
-    /// `deactivate` or `delete`.
+    /// `deactivate`, `delete` or `hold`.
     #[schema(example = "delete")]
     pub mode: String,
     /// What the leavers are matched by: `userName`, `email` or `externalId`.
@@ -65,7 +65,7 @@ pub struct JobView {
     pub runner: Option<String>,
     /// Until when the runner holds it.
     pub lease_until: Option<String>,
-    /// Rows by action (`deactivated`, `deleted`, `would delete`, `none`,
+    /// Rows by action (`deactivated`, `deleted`, `held`, `would delete`, `none`,
     /// `refused`, `pending`, …).
     #[schema(value_type = HashMap<String, i64>, example = json!({"deactivated": 58, "none": 2}))]
     pub actions: IndexMap<String, i64>,
@@ -147,7 +147,7 @@ pub struct JobRowView {
     /// stays).
     #[schema(example = "ann@acme.test")]
     pub user_name: Option<String>,
-    /// What was done: `deactivated`, `deleted`, `would deactivate`, `none`,
+    /// What was done: `deactivated`, `deleted`, `held`, `would deactivate`, `none`,
     /// `refused`.
     #[schema(example = "deleted")]
     pub action: Option<String>,
@@ -197,7 +197,7 @@ pub struct JobRunBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(example = json!({"mode": "delete", "match": "email", "transferTo": "boss@acme.test", "leavers": ["ann@acme.test", "bob@acme.test"]}))]
 pub struct JobBody {
-    /// `deactivate` or `delete`.
+    /// `deactivate`, `delete` or `hold`.
     #[schema(example = "delete")]
     pub mode: String,
     /// `userName`, `email` or `externalId` (default: from the CSV header,

@@ -15,6 +15,7 @@ mod groups;
 mod invitations;
 mod jobs;
 mod policy;
+mod modes;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -28,6 +29,7 @@ pub use groups::{GrantView, GroupDetail, GroupSummary, MemberView};
 pub use invitations::{invitation_state, InvitationActions, InvitationView, MailView};
 pub use jobs::{JobBody, JobDetail, JobList, JobRowView, JobRunBody, JobView};
 pub use policy::{AccessSummary, PolicyApply, PolicyChange, PolicyPreview};
+pub use modes::{DirectoryMode, OwnerChange, OwnerView, RecreateDeleted, RecreateSetting};
 pub use sign_in::{IdTokenSignIn, IdTokenSignInResult, SignInUser};
 pub use tenant::{
     FallbackOwner, FallbackUnresolved, FallbackUser, InviteActions, RoleView, RolesView, SeatUsage,

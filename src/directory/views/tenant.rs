@@ -85,6 +85,17 @@ pub struct TenantView {
     /// Days a deleted user stays restorable before the purge.
     #[schema(example = 14)]
     pub retention_days: i64,
+    /// The owner (`null`: none is set).
+    pub owner: Option<super::OwnerView>,
+    /// `read-only`: users an identity provider manages change only there.
+    pub directory_mode: super::DirectoryMode,
+    /// Whether users an identity provider manages may be banned locally.
+    pub local_holds: bool,
+    /// Whether each email is unique within the tenant.
+    pub unique_emails: bool,
+    /// What becomes of a user an identity provider creates again after
+    /// their deletion.
+    pub recreate_deleted: super::RecreateSetting,
 }
 
 /// The fallback owner: a live user, or the setting that names nobody live.
@@ -140,6 +151,12 @@ pub struct TenantChange {
     #[serde(default, with = "super::users::double_option")]
     #[schema(value_type = Option<String>, example = "heir@acme.test")]
     pub fallback_owner: Option<Option<String>>,
+    /// `hold` or `restore`: what becomes of a user an identity provider
+    /// creates again after their deletion; `null` gives the decision back
+    /// to the config file.
+    #[serde(default, with = "super::users::double_option")]
+    #[schema(value_type = Option<String>, example = "restore")]
+    pub recreate_deleted: Option<Option<String>>,
 }
 
 /// An ownership transfer the host has not acknowledged yet.

@@ -1,6 +1,6 @@
-//! `/tenant`, `/seats`, `/roles` and `/transfers`: the tenant's settings,
-//! its seats and role catalog, and ownership transfers not yet
-//! acknowledged.
+//! `/tenant`, `/tenant/owner`, `/seats`, `/roles` and `/transfers`: the
+//! tenant's settings and owner, its seats and role catalog, and ownership
+//! transfers not yet acknowledged.
 
 use axum::extract::State;
 use axum::Json;
@@ -8,13 +8,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{AdminCtx, Body};
-use crate::directory::views::{RolesView, SeatsView, TenantChange, TenantView, TransfersView};
+use crate::directory::views::{
+    OwnerChange, OwnerView, RolesView, SeatsView, TenantChange, TenantView, TransfersView,
+};
 use crate::http::error::{AdminError, ChangeErrors, ReadErrors};
 use crate::http::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(tenant_get, tenant_patch))
+        .routes(routes!(owner_post))
         .routes(routes!(seats))
         .routes(routes!(roles))
         .routes(routes!(transfers))
@@ -39,6 +42,22 @@ async fn tenant_patch(
     Body(change): Body<TenantChange>,
 ) -> Result<Json<TenantView>, AdminError> {
     Ok(Json(s.directory.set_tenant(&ctx, change).await?))
+}
+
+/// `POST /admin/v1/tenant/owner`: the owner hands ownership on (to a live,
+/// enabled user of type `user`); nobody else may.
+#[utoipa::path(post, path = "/tenant/owner", tag = "tenant", request_body = OwnerChange,
+    responses((status = 200, description = "The new owner", body = OwnerView), ReadErrors, ChangeErrors))]
+async fn owner_post(
+    State(s): State<AppState>,
+    AdminCtx(ctx): AdminCtx,
+    Body(change): Body<OwnerChange>,
+) -> Result<Json<OwnerView>, AdminError> {
+    Ok(Json(
+        s.directory
+            .hand_on_ownership(&ctx, &change.user, false)
+            .await?,
+    ))
 }
 
 /// `GET /admin/v1/seats`: seats in use and limits, users and viewers apart.

@@ -193,6 +193,18 @@ pub(super) async fn restore(
     Ok(back(c.form.return_to.as_deref(), detail(&id)))
 }
 
+/// Make owner: the owner hands ownership on.
+pub(super) async fn owner(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    c: Change<Back>,
+) -> Done {
+    s.directory
+        .hand_on_ownership(&c.signed.ctx(), &id, false)
+        .await?;
+    Ok(back(c.form.return_to.as_deref(), detail(&id)))
+}
+
 pub(super) async fn purge(
     State(s): State<AppState>,
     Path(id): Path<String>,

@@ -57,6 +57,10 @@ async fn render_main(
         modes: [
             ("deactivate", "Deactivate (disable, keep data and seat)"),
             ("delete", "Delete (hand assets to a successor)"),
+            (
+                "hold",
+                "Hold (a ban with the job's id as its reason; the identity provider cannot lift it)",
+            ),
         ]
         .iter()
         .map(|(v, l)| Choice::new(*v, *l, &form.mode))

@@ -49,6 +49,10 @@ pub(super) async fn page(
     let invitation = s.directory.invitation_actions(&ctx, &d.user.id).await?;
     let mut html = user_page(layout, &d, &actions, &plans, &activity);
     html.invitation = super::invite::panel(&d.user.id, &invitation);
+    if d.user.standing.managed {
+        html.notices
+            .extend(super::users::read_only_notice(&s, &ctx.tenant));
+    }
     Ok(html)
 }
 
@@ -87,7 +91,7 @@ fn user_page(
         return_to: format!("/console/users/{}", u.id),
         title,
         sub: sub.join(" · "),
-        notices: notices(d),
+        notices: notices(d, a),
         general: general(d, a),
         access: access_lines(&d.access),
         projects: project_lines(&d.access),
@@ -103,9 +107,15 @@ fn user_page(
     }
 }
 
-fn notices(d: &UserDetail) -> Vec<String> {
+fn notices(d: &UserDetail, a: &UserActions) -> Vec<String> {
     let u = &d.user;
     let mut out = Vec::new();
+    if a.owner {
+        out.push(
+            "Owner of the organization: cannot be disabled, banned or deleted; only the owner hands ownership on."
+                .to_string(),
+        );
+    }
     if let Some(b) = &u.ban {
         out.push(format!(
             "Banned since {}: {}",
@@ -341,7 +351,21 @@ fn cards(d: &UserDetail, a: &UserActions, plans: &[String]) -> Vec<Card> {
         &a.delete,
         Control::link("Delete user", at("delete")).danger(),
     );
-    vec![
+    let mut owner = Vec::new();
+    push(
+        &mut owner,
+        &a.make_owner,
+        Control::button("Make owner", at("owner")),
+    );
+    let ownership = (!owner.is_empty()).then(|| {
+        card(
+            "Ownership",
+            "You own the organization: handing it on makes this user its owner instead of you."
+                .into(),
+            owner,
+        )
+    });
+    let mut cards = vec![
         card("Type", managed_note.clone(), ty),
         card(
             "Role",
@@ -355,7 +379,11 @@ fn cards(d: &UserDetail, a: &UserActions, plans: &[String]) -> Vec<Card> {
         ),
         card("Status", String::new(), status),
         card("Delete", String::new(), delete),
-    ]
+    ];
+    cards.extend(ownership);
+    // The owner's Delete card has nothing to offer: no card.
+    cards.retain(|c| !c.controls.is_empty());
+    cards
 }
 
 fn card(title: &'static str, note: String, controls: Vec<Control>) -> Card {

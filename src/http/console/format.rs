@@ -8,8 +8,11 @@ use crate::directory::admin::UserListParams;
 
 /// The status filter's choices: value and label ("All" is every user not
 /// deleted).
-pub(super) const STATUS_CHOICES: [(&str, &str); 7] = [
+pub(super) const STATUS_CHOICES: [(&str, &str); 9] = [
     ("", "All"),
+    // The status words: enabled is invited, created or active.
+    ("enabled", "Enabled"),
+    ("passive", "Passive (disabled)"),
     ("active", "Active"),
     ("created", "Created"),
     ("invited", "Invited"),

@@ -231,7 +231,7 @@ pub(super) async fn registrations(
     };
     let change = TenantChange {
         registrations: Some(on),
-        fallback_owner: None,
+        ..Default::default()
     };
     s.directory.set_tenant(&c.signed.ctx(), change).await?;
     Ok(back(c.form.return_to.as_deref(), "/console/users".into()))

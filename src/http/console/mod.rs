@@ -65,6 +65,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/users/{id}/successor", post(act::successor))
         .route("/users/{id}/restore", post(act::restore))
         .route("/users/{id}/purge", post(act::purge))
+        .route("/users/{id}/owner", post(act::owner))
         .route("/seats", get(users::seats))
         .route("/invite", get(invite::page).post(invite::invite))
         .route("/registrations", post(invite::registrations))

@@ -185,6 +185,8 @@ pub(super) struct Row {
     pub status: String,
     pub status_label: String,
     pub last_login: String,
+    /// The tenant's owner.
+    pub owner: bool,
     pub menu_label: String,
     pub menu: Vec<Control>,
 }
@@ -211,6 +213,8 @@ pub(super) struct UsersPage {
     pub next: Option<String>,
     /// Invite user and the registrations toggle (admins).
     pub invite_header: Option<super::invite::InviteHeader>,
+    /// What the page says first (a read-only directory).
+    pub notice: Option<String>,
 }
 
 /// A label and a value on the detail page.

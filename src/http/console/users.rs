@@ -41,6 +41,7 @@ pub(super) async fn list(
     let layout = Layout::of(&signed, "users");
     let mut html = users_page(layout, &q, &page, &role_names);
     html.invite_header = super::invite::header(&s, &signed).await?;
+    html.notice = read_only_notice(&s, &ctx.tenant);
     Ok(([("hx-push-url", q.href())], html))
 }
 
@@ -98,8 +99,16 @@ fn users_page(
         previous: (page.page > 1).then(|| q.at_page(page.page - 1)),
         next: (page.page < page.pages).then(|| q.at_page(page.page + 1)),
         invite_header: None,
+        notice: None,
         layout,
     }
+}
+
+/// A read-only directory says so on top of its pages.
+pub(super) fn read_only_notice(s: &AppState, tenant: &crate::store::Tenant) -> Option<String> {
+    (s.directory.directory_mode(tenant) == crate::directory::modes::DirectoryMode::ReadOnly).then(|| {
+        "This directory is read-only: users are managed by your identity provider. Change them there; bans stay possible here unless the tenant forbids local holds.".to_string()
+    })
 }
 
 fn row(e: &UserListEntry) -> Row {
@@ -119,6 +128,7 @@ fn row(e: &UserListEntry) -> Row {
         status: u.standing.status.clone(),
         status_label: status_label(&u.standing.status),
         last_login: when(u.last_sign_in.as_deref()),
+        owner: e.actions.owner,
     }
 }
 
