@@ -13,14 +13,12 @@ use serde_json::{Map, Value};
 use super::lifecycle::UserOp;
 use super::{Directory, DirectoryError, DirectoryResult};
 use crate::store::{fold, Tenant, Tx, UserRecord};
+use scim_filter_parser::CompareOp;
 use scim_protocol::filter::{Cond, Operand};
 use scim_protocol::schema::URN_ACCESS;
-use scim_filter_parser::CompareOp;
 
 /// Whether admins change the users an identity provider manages.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DirectoryMode {
     /// Admins change users within the guards (the default).
@@ -328,7 +326,8 @@ impl Directory {
         current: &crate::store::StoredResource,
         data: &Map<String, Value>,
     ) -> DirectoryResult<()> {
-        let active = |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool) != Some(false);
+        let active =
+            |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool) != Some(false);
         if active(&current.data)
             && !active(data)
             && self.owner_in(tx).await?.as_deref() == Some(current.id.as_str())

@@ -106,9 +106,11 @@ impl Tx {
         }
         let tid = self.tid();
         let mut f = SqlFrag::new();
-        f.sql(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "))
-            .int(tid)
-            .sql(" AND deleted_at IS NOT NULL AND (1=0");
+        f.sql(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "
+        ))
+        .int(tid)
+        .sql(" AND deleted_at IS NOT NULL AND (1=0");
         if let Some(e) = external_id {
             f.sql(" OR external_id = ").text(e);
         }
