@@ -22,6 +22,19 @@ fn read_only(r: &Resp, what: &str) {
     );
 }
 
+/// `POST /admin/v1/users/{id}/ban` with this reason.
+async fn ban(app: &TestApp, token: &str, id: &str, reason: &str) -> Resp {
+    let path = format!("/admin/v1/users/{id}/ban");
+    admin(
+        app,
+        token,
+        Method::POST,
+        &path,
+        Some(json!({"reason": reason})),
+    )
+    .await
+}
+
 /// What a user is, as the admin API shows it, minus what a read changes.
 async fn snapshot(app: &TestApp, id: &str) -> Value {
     app.user_detail(id).await.unwrap()
@@ -109,15 +122,7 @@ async fn rule_a_read_only_directory_still_allows_local_holds() {
     let app = TestApp::from_toml(READ_ONLY).await;
     let (_, token) = root(&app).await;
     let ann = app.user("ann@acme.test").await;
-    let ban = format!("/admin/v1/users/{ann}/ban");
-    let r = admin(
-        &app,
-        &token,
-        Method::POST,
-        &ban,
-        Some(json!({"reason": "audit"})),
-    )
-    .await;
+    let r = ban(&app, &token, &ann, "audit").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], "banned");
     let unban = format!("/admin/v1/users/{ann}/unban");
@@ -132,15 +137,7 @@ async fn rule_a_read_only_directory_may_forbid_local_holds_too() {
     let app = TestApp::from_toml(&config).await;
     let (_, token) = root(&app).await;
     let ann = app.user("ann@acme.test").await;
-    let ban = format!("/admin/v1/users/{ann}/ban");
-    let r = admin(
-        &app,
-        &token,
-        Method::POST,
-        &ban,
-        Some(json!({"reason": "x"})),
-    )
-    .await;
+    let r = ban(&app, &token, &ann, "x").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(r.body["error"], "read_only");
     assert!(r.body["detail"]
