@@ -347,3 +347,78 @@ impl Directory {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use scim_protocol::filter::Field;
+    use scim_protocol::schema::AttrType;
+
+    fn status(op: CompareOp, v: &str) -> Cond {
+        Cond::Cmp {
+            field: Field {
+                extension: Some(URN_ACCESS.into()),
+                attr: "status".into(),
+                sub: None,
+                ty: AttrType::String,
+                case_exact: false,
+                in_element: false,
+            },
+            op,
+            value: Operand::Str(v.into()),
+        }
+    }
+
+    #[test]
+    fn status_words_become_the_statuses_they_mean() {
+        let or = |a: Cond, b: Cond| Cond::Or(Box::new(a), Box::new(b));
+        let enabled = or(
+            or(
+                status(CompareOp::Eq, "invited"),
+                status(CompareOp::Eq, "created"),
+            ),
+            status(CompareOp::Eq, "active"),
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Eq, "enabled")),
+            enabled
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Ne, "enabled")),
+            Cond::Not(Box::new(enabled))
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Eq, "passive")),
+            status(CompareOp::Eq, "disabled")
+        );
+        // Statuses, other operators and other attributes stay as they are.
+        for c in [
+            status(CompareOp::Eq, "banned"),
+            status(CompareOp::Sw, "enabled"),
+        ] {
+            assert_eq!(expand_status_words(c.clone()), c);
+        }
+        assert_eq!(
+            status_word("Enabled"),
+            None,
+            "filters fold first; the list lowercases"
+        );
+    }
+
+    #[test]
+    fn the_recreate_default_follows_local_holds() {
+        let mut m = TenantModes::default();
+        assert_eq!(m.default_recreate(), RecreateDeleted::Hold);
+        m.local_holds = false;
+        assert_eq!(m.default_recreate(), RecreateDeleted::Restore);
+        m.recreate_deleted = Some(RecreateDeleted::Hold);
+        assert!(m.validate("t", false).is_err());
+        let ro = TenantModes {
+            directory_mode: DirectoryMode::ReadOnly,
+            ..TenantModes::default()
+        };
+        assert!(ro.validate("t", true).is_err());
+        assert!(ro.validate("t", false).is_ok());
+    }
+}
