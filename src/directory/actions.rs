@@ -101,7 +101,9 @@ impl Directory {
                 j.acting_owner && live && !owner,
                 match (viewer, u.status.as_str()) {
                     (true, _) => Permit::no("a viewer cannot own the tenant"),
-                    (_, s @ ("disabled" | "banned")) => Permit::no(format!("{} is {s}", u.user_name)),
+                    (_, s @ ("disabled" | "banned")) => {
+                        Permit::no(format!("{} is {s}", u.user_name))
+                    }
                     _ => Permit::yes(),
                 },
             ),

@@ -13,14 +13,12 @@ use serde_json::{Map, Value};
 use super::lifecycle::UserOp;
 use super::{Directory, DirectoryError, DirectoryResult};
 use crate::store::{fold, Tenant, Tx, UserRecord};
+use scim_filter_parser::CompareOp;
 use scim_protocol::filter::{Cond, Operand};
 use scim_protocol::schema::URN_ACCESS;
-use scim_filter_parser::CompareOp;
 
 /// Whether admins change the users an identity provider manages.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DirectoryMode {
     /// Admins change users within the guards (the default).
@@ -328,7 +326,8 @@ impl Directory {
         current: &crate::store::StoredResource,
         data: &Map<String, Value>,
     ) -> DirectoryResult<()> {
-        let active = |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool) != Some(false);
+        let active =
+            |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool) != Some(false);
         if active(&current.data)
             && !active(data)
             && self.owner_in(tx).await?.as_deref() == Some(current.id.as_str())
@@ -346,5 +345,80 @@ impl Directory {
         }
         self.check_unique_emails(tx, Some(&current.data), data, Some(current.pk))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use scim_protocol::filter::Field;
+    use scim_protocol::schema::AttrType;
+
+    fn status(op: CompareOp, v: &str) -> Cond {
+        Cond::Cmp {
+            field: Field {
+                extension: Some(URN_ACCESS.into()),
+                attr: "status".into(),
+                sub: None,
+                ty: AttrType::String,
+                case_exact: false,
+                in_element: false,
+            },
+            op,
+            value: Operand::Str(v.into()),
+        }
+    }
+
+    #[test]
+    fn status_words_become_the_statuses_they_mean() {
+        let or = |a: Cond, b: Cond| Cond::Or(Box::new(a), Box::new(b));
+        let enabled = or(
+            or(
+                status(CompareOp::Eq, "invited"),
+                status(CompareOp::Eq, "created"),
+            ),
+            status(CompareOp::Eq, "active"),
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Eq, "enabled")),
+            enabled
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Ne, "enabled")),
+            Cond::Not(Box::new(enabled))
+        );
+        assert_eq!(
+            expand_status_words(status(CompareOp::Eq, "passive")),
+            status(CompareOp::Eq, "disabled")
+        );
+        // Statuses, other operators and other attributes stay as they are.
+        for c in [
+            status(CompareOp::Eq, "banned"),
+            status(CompareOp::Sw, "enabled"),
+        ] {
+            assert_eq!(expand_status_words(c.clone()), c);
+        }
+        assert_eq!(
+            status_word("Enabled"),
+            None,
+            "filters fold first; the list lowercases"
+        );
+    }
+
+    #[test]
+    fn the_recreate_default_follows_local_holds() {
+        let mut m = TenantModes::default();
+        assert_eq!(m.default_recreate(), RecreateDeleted::Hold);
+        m.local_holds = false;
+        assert_eq!(m.default_recreate(), RecreateDeleted::Restore);
+        m.recreate_deleted = Some(RecreateDeleted::Hold);
+        assert!(m.validate("t", false).is_err());
+        let ro = TenantModes {
+            directory_mode: DirectoryMode::ReadOnly,
+            ..TenantModes::default()
+        };
+        assert!(ro.validate("t", true).is_err());
+        assert!(ro.validate("t", false).is_ok());
     }
 }

@@ -39,14 +39,12 @@ impl Directory {
             },
         };
         let user = self.store.user_record(tenant, &key).await?;
-        Ok(user
-            .filter(|u| u.deleted_at.is_none())
-            .map(|u| OwnerView {
-                id: u.id,
-                user_name: u.user_name,
-                status: u.status,
-                source: source.into(),
-            }))
+        Ok(user.filter(|u| u.deleted_at.is_none()).map(|u| OwnerView {
+            id: u.id,
+            user_name: u.user_name,
+            status: u.status,
+            source: source.into(),
+        }))
     }
 
     /// The owner's id, outside any write (the console's actions).
@@ -103,7 +101,8 @@ impl Directory {
                 to.user_name, to.id, ctx.tenant.name
             ),
         };
-        let mut change = self.admin_change(ctx, "owner_changed", description, "tenant.owner_changed");
+        let mut change =
+            self.admin_change(ctx, "owner_changed", description, "tenant.owner_changed");
         change.audit.object_type = "Tenant".into();
         change.audit.object_id = Some(ctx.tenant.name.clone());
         change.audit.object_name = Some(ctx.tenant.name.clone());

@@ -37,14 +37,20 @@ impl Directory {
     }
 
     /// The re-create rule in force and who chose it.
-    pub(super) async fn recreate_setting(&self, tenant: &Tenant) -> DirectoryResult<RecreateSetting> {
+    pub(super) async fn recreate_setting(
+        &self,
+        tenant: &Tenant,
+    ) -> DirectoryResult<RecreateSetting> {
         let stored = self.store.stored_modes(tenant).await?.recreate_deleted;
         Ok(self.recreate_in_force(tenant, stored.as_deref()))
     }
 
     fn recreate_in_force(&self, tenant: &Tenant, stored: Option<&str>) -> RecreateSetting {
         let modes = self.modes(tenant);
-        let (value, source) = match (stored.and_then(RecreateDeleted::parse), modes.recreate_deleted) {
+        let (value, source) = match (
+            stored.and_then(RecreateDeleted::parse),
+            modes.recreate_deleted,
+        ) {
             (Some(v), _) => (v, "admin"),
             (None, Some(v)) => (v, "config"),
             (None, None) => (modes.default_recreate(), "default"),
@@ -128,9 +134,9 @@ impl Directory {
             payload: json!({"id": gone.id, "userName": name, "recreated": true}),
         };
         self.restore_user(tx, &gone.id, |_| Ok(()), c).await?;
-        tx.fetch(Kind::User, &gone.id)
-            .await?
-            .ok_or_else(|| DirectoryError::Internal(format!("user {} vanished in its restore", gone.id)))
+        tx.fetch(Kind::User, &gone.id).await?.ok_or_else(|| {
+            DirectoryError::Internal(format!("user {} vanished in its restore", gone.id))
+        })
     }
 
     /// `hold`: a new account, held for review (a local hold the identity
@@ -177,7 +183,11 @@ impl Directory {
 
 /// What the new user shares with the deleted one, in words.
 fn matched_by(gone: &UserRecord, data: &Map<String, Value>) -> &'static str {
-    let ext = |d: &Map<String, Value>| d.get("externalId").and_then(Value::as_str).map(str::to_string);
+    let ext = |d: &Map<String, Value>| {
+        d.get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     match ext(data).is_some() && ext(data) == ext(&gone.data) {
         true => "same externalId",
         false => "same email",

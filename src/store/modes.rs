@@ -2,6 +2,8 @@
 //! (columns of the tenants row), who else holds an email, and the deleted
 //! users an identity provider may be creating again.
 
+use sqlx::AnyConnection;
+
 use super::rows::{row_to_user, USER_COLUMNS};
 use super::sql::{fetch_all, Bind, SqlFrag};
 use super::{Store, StoreError, StoreResult, Tenant, Tx, UserRecord};
@@ -17,33 +19,30 @@ pub struct StoredModes {
 
 impl Store {
     pub async fn stored_modes(&self, tenant: &Tenant) -> StoreResult<StoredModes> {
-        let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT owner, recreate_deleted FROM tenants WHERE id = $1")
-                .bind(tenant.id)
-                .fetch_optional(&mut *self.read.acquire().await?)
-                .await?;
-        let (owner, recreate_deleted) =
-            row.ok_or_else(|| StoreError::Corrupt(format!("tenant {} vanished", tenant.name)))?;
-        Ok(StoredModes {
-            owner,
-            recreate_deleted,
-        })
+        read_modes(&mut *self.read.acquire().await?, tenant).await
     }
+}
+
+/// The tenant row's modes, on a pool's connection or inside a write.
+async fn read_modes(conn: &mut AnyConnection, tenant: &Tenant) -> StoreResult<StoredModes> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT owner, recreate_deleted FROM tenants WHERE id = $1")
+            .bind(tenant.id)
+            .fetch_optional(conn)
+            .await?;
+    let (owner, recreate_deleted) =
+        row.ok_or_else(|| StoreError::Corrupt(format!("tenant {} vanished", tenant.name)))?;
+    Ok(StoredModes {
+        owner,
+        recreate_deleted,
+    })
 }
 
 impl Tx {
     /// The modes stored on the tenant's row, read inside the write.
     pub async fn stored_modes(&mut self) -> StoreResult<StoredModes> {
-        let tid = self.tid();
-        let (owner, recreate_deleted): (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT owner, recreate_deleted FROM tenants WHERE id = $1")
-                .bind(tid)
-                .fetch_one(self.conn())
-                .await?;
-        Ok(StoredModes {
-            owner,
-            recreate_deleted,
-        })
+        let tenant = self.tenant().clone();
+        read_modes(self.conn(), &tenant).await
     }
 
     /// Make user `user_id` the tenant's owner.
@@ -106,9 +105,11 @@ impl Tx {
         }
         let tid = self.tid();
         let mut f = SqlFrag::new();
-        f.sql(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "))
-            .int(tid)
-            .sql(" AND deleted_at IS NOT NULL AND (1=0");
+        f.sql(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "
+        ))
+        .int(tid)
+        .sql(" AND deleted_at IS NOT NULL AND (1=0");
         if let Some(e) = external_id {
             f.sql(" OR external_id = ").text(e);
         }

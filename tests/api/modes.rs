@@ -21,21 +21,39 @@ async fn rule_unique_emails_refuse_a_second_user_with_the_email_over_scim() {
     let users_before = app.user_names("").await;
     let audit = app.audit_count().await;
     // POST: the same address in another case (Unicode case folding too).
-    let r = app.post("/scim/v2/Users", &with_email("ann2", "ANN@acme.TEST")).await;
+    let r = app
+        .post("/scim/v2/Users", &with_email("ann2", "ANN@acme.TEST"))
+        .await;
     r.assert_error(409, Some("uniqueness"));
-    assert!(r.body["detail"].as_str().unwrap().contains(ann["id"].as_str().unwrap()));
-    app.user_from(with_email("strasse", "straße@acme.test")).await;
-    let r = app.post("/scim/v2/Users", &with_email("strasse2", "STRASSE@acme.test")).await;
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains(ann["id"].as_str().unwrap()));
+    app.user_from(with_email("strasse", "straße@acme.test"))
+        .await;
+    let r = app
+        .post(
+            "/scim/v2/Users",
+            &with_email("strasse2", "STRASSE@acme.test"),
+        )
+        .await;
     r.assert_error(409, Some("uniqueness"));
     let bob_path = format!("/scim/v2/Users/{}", bob["id"].as_str().unwrap());
     // PUT and PATCH giving bob ann's email.
-    let r = app.put(&bob_path, &with_email("bob", "ann@acme.test")).await;
+    let r = app
+        .put(&bob_path, &with_email("bob", "ann@acme.test"))
+        .await;
     r.assert_error(409, Some("uniqueness"));
     let add = patch_body(json!([{"op": "add", "path": "emails",
         "value": [{"value": "ann@ACME.test", "type": "home"}]}]));
-    app.patch(&bob_path, &add).await.assert_error(409, Some("uniqueness"));
+    app.patch(&bob_path, &add)
+        .await
+        .assert_error(409, Some("uniqueness"));
     // Nothing changed.
-    assert_eq!(app.get(&bob_path).await.body["emails"][0]["value"], "bob@acme.test");
+    assert_eq!(
+        app.get(&bob_path).await.body["emails"][0]["value"],
+        "bob@acme.test"
+    );
     assert_eq!(app.user_names("").await.len(), users_before.len() + 1);
     assert_eq!(app.audit_count().await, audit + 1);
     // A user keeps their own email, twice over too; other changes pass.
@@ -45,7 +63,9 @@ async fn rule_unique_emails_refuse_a_second_user_with_the_email_over_scim() {
     // A deleted user's email is free again.
     let ann_path = format!("/scim/v2/Users/{}", ann["id"].as_str().unwrap());
     assert_eq!(app.delete(&ann_path).await.status, StatusCode::NO_CONTENT);
-    let r = app.post("/scim/v2/Users", &with_email("ann-new", "ann@acme.test")).await;
+    let r = app
+        .post("/scim/v2/Users", &with_email("ann-new", "ann@acme.test"))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
@@ -64,7 +84,9 @@ async fn rule_unique_emails_refuse_an_invitation_with_a_taken_email() {
     let r = admin(&app, &token, Method::POST, "/admin/v1/users", Some(invite)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // The invited user's email counts for the IdP too.
-    let r = app.post("/scim/v2/Users", &with_email("g2", "GUEST@acme.test")).await;
+    let r = app
+        .post("/scim/v2/Users", &with_email("g2", "GUEST@acme.test"))
+        .await;
     r.assert_error(409, Some("uniqueness"));
     let t = admin(&app, &token, Method::GET, "/admin/v1/tenant", None).await;
     assert_eq!(t.body["uniqueEmails"], true);
@@ -74,7 +96,9 @@ async fn rule_unique_emails_refuse_an_invitation_with_a_taken_email() {
 async fn rule_without_unique_emails_users_may_share_an_email() {
     let app = TestApp::new().await;
     app.user_from(with_email("ann", "shared@acme.test")).await;
-    let r = app.post("/scim/v2/Users", &with_email("bob", "shared@acme.test")).await;
+    let r = app
+        .post("/scim/v2/Users", &with_email("bob", "shared@acme.test"))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
@@ -85,18 +109,31 @@ async fn every_status(app: &TestApp) -> String {
     let created = app.user("created@acme.test").await;
     let active = app.user("active@acme.test").await;
     let path = format!("/admin/v1/users/{active}/sign-in");
-    assert_eq!(app.call(Method::POST, &path, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Method::POST, &path, None).await.status,
+        StatusCode::OK
+    );
     let disabled = app.user("disabled@acme.test").await;
     let off = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
     app.patch(&format!("/scim/v2/Users/{disabled}"), &off).await;
     let banned = app.user("banned@acme.test").await;
     let ban = format!("/admin/v1/users/{banned}/ban");
-    admin(app, &token, Method::POST, &ban, Some(json!({"reason": "r"}))).await;
+    admin(
+        app,
+        &token,
+        Method::POST,
+        &ban,
+        Some(json!({"reason": "r"})),
+    )
+    .await;
     let invite = json!({"userName": "invited@acme.test"});
     admin(app, &token, Method::POST, "/admin/v1/users", Some(invite)).await;
     let gone = app.user("deleted@acme.test").await;
     app.delete(&format!("/scim/v2/Users/{gone}")).await;
-    assert_eq!(app.user_detail(&created).await.unwrap()["status"], "created");
+    assert_eq!(
+        app.user_detail(&created).await.unwrap()["status"],
+        "created"
+    );
     token
 }
 
@@ -121,14 +158,29 @@ async fn rule_enabled_means_invited_created_or_active_and_passive_means_disabled
     // The admin API (and so the console's status filter).
     assert_eq!(
         listed(&app, &token, "enabled").await,
-        ["active@acme.test", "created@acme.test", "invited@acme.test", "root@acme.test"]
+        [
+            "active@acme.test",
+            "created@acme.test",
+            "invited@acme.test",
+            "root@acme.test"
+        ]
     );
-    assert_eq!(listed(&app, &token, "passive").await, ["disabled@acme.test"]);
+    assert_eq!(
+        listed(&app, &token, "passive").await,
+        ["disabled@acme.test"]
+    );
     assert_eq!(
         listed(&app, &token, "passive,banned").await,
         ["banned@acme.test", "disabled@acme.test"]
     );
-    let r = admin(&app, &token, Method::GET, "/admin/v1/users?status=asleep", None).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::GET,
+        "/admin/v1/users?status=asleep",
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body["detail"].as_str().unwrap().contains("enabled"));
     // SCIM: the access extension's status is filterable, words included.
@@ -140,7 +192,12 @@ async fn rule_enabled_means_invited_created_or_active_and_passive_means_disabled
     };
     assert_eq!(
         scim(format!("{ACCESS}:status eq \"enabled\"")).await,
-        ["active@acme.test", "created@acme.test", "invited@acme.test", "root@acme.test"]
+        [
+            "active@acme.test",
+            "created@acme.test",
+            "invited@acme.test",
+            "root@acme.test"
+        ]
     );
     assert_eq!(
         scim(format!("{ACCESS}:status eq \"Passive\"")).await,
@@ -151,7 +208,10 @@ async fn rule_enabled_means_invited_created_or_active_and_passive_means_disabled
         ["banned@acme.test", "disabled@acme.test"]
     );
     assert_eq!(
-        scim(format!("{ACCESS}:status eq \"banned\" or userName eq \"root@acme.test\"")).await,
+        scim(format!(
+            "{ACCESS}:status eq \"banned\" or userName eq \"root@acme.test\""
+        ))
+        .await,
         ["banned@acme.test", "root@acme.test"]
     );
     // The console's status filter offers the words.
@@ -159,7 +219,10 @@ async fn rule_enabled_means_invited_created_or_active_and_passive_means_disabled
         status: Some("passive".into()),
         ..Default::default()
     };
-    let page = app.directory.user_list_entries(&app.operator(), &params).await;
+    let page = app
+        .directory
+        .user_list_entries(&app.operator(), &params)
+        .await;
     assert_eq!(page.unwrap().total, 1);
 }
 
@@ -169,11 +232,19 @@ async fn rule_the_command_line_lists_by_status_word() {
     every_status(&app).await;
     let out = crate::cli::ok(
         &app.url,
-        &["user", "list", "--tenant", "acme", "--status", "passive", "--json"],
+        &[
+            "user", "list", "--tenant", "acme", "--status", "passive", "--json",
+        ],
     );
     let page: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(page["total"], 1, "{page}");
     assert_eq!(page["items"][0]["userName"], "disabled@acme.test");
-    let out = crate::cli::ok(&app.url, &["user", "list", "--tenant", "acme", "--status", "enabled"]);
-    assert!(out.contains("created@acme.test") && !out.contains("banned@acme.test"), "{out}");
+    let out = crate::cli::ok(
+        &app.url,
+        &["user", "list", "--tenant", "acme", "--status", "enabled"],
+    );
+    assert!(
+        out.contains("created@acme.test") && !out.contains("banned@acme.test"),
+        "{out}"
+    );
 }

@@ -26,7 +26,14 @@ async fn tenant(app: &TestApp, token: &str) -> Value {
 /// `POST /admin/v1/tenant/owner` as `token`.
 async fn hand_on(app: &TestApp, token: &str, to: &str) -> crate::support::Resp {
     let body = json!({"user": to});
-    admin(app, token, Method::POST, "/admin/v1/tenant/owner", Some(body)).await
+    admin(
+        app,
+        token,
+        Method::POST,
+        "/admin/v1/tenant/owner",
+        Some(body),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -39,15 +46,15 @@ async fn rule_nobody_disables_bans_or_deletes_the_owner() {
     assert_eq!(t["owner"]["source"], "config");
     let before = app.audit_count().await;
     // A super-admin through the admin API (and so the console) …
-    for (what, body) in [
-        ("disable", None),
-        ("ban", Some(json!({"reason": "test"}))),
-    ] {
+    for (what, body) in [("disable", None), ("ban", Some(json!({"reason": "test"})))] {
         let path = format!("/admin/v1/users/{founder}/{what}");
         let r = admin(&app, &token, Method::POST, &path, body).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{what}: {}", r.text);
         assert_eq!(r.body["error"], "owner", "{what}");
-        assert!(r.body["detail"].as_str().unwrap().contains("owner of tenant"));
+        assert!(r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("owner of tenant"));
     }
     let path = format!("/admin/v1/users/{founder}");
     let r = admin(&app, &token, Method::DELETE, &path, None).await;
@@ -56,11 +63,23 @@ async fn rule_nobody_disables_bans_or_deletes_the_owner() {
     // … the operator on the command line …
     let op = app.operator();
     let e = app.directory.set_enabled(&op, &founder, false).await;
-    assert!(matches!(e, Err(rollcall::directory::DirectoryError::Owner(_))));
+    assert!(matches!(
+        e,
+        Err(rollcall::directory::DirectoryError::Owner(_))
+    ));
     let e = app.directory.set_ban(&op, &founder, Some("x".into())).await;
-    assert!(matches!(e, Err(rollcall::directory::DirectoryError::Owner(_))));
-    let e = app.directory.delete_user(&op, &founder, None, None, true).await;
-    assert!(matches!(e, Err(rollcall::directory::DirectoryError::Owner(_))));
+    assert!(matches!(
+        e,
+        Err(rollcall::directory::DirectoryError::Owner(_))
+    ));
+    let e = app
+        .directory
+        .delete_user(&op, &founder, None, None, true)
+        .await;
+    assert!(matches!(
+        e,
+        Err(rollcall::directory::DirectoryError::Owner(_))
+    ));
     // … and a compliance job, whatever its mode: the row is refused.
     for mode in ["deactivate", "hold", "delete"] {
         let body = json!({"mode": mode, "leavers": ["founder@acme.test"]});
@@ -79,7 +98,14 @@ async fn rule_nobody_disables_bans_or_deletes_the_owner() {
     assert!(about.is_empty(), "{about:?}");
     // The owner may still be changed otherwise (a role, say).
     let path = format!("/admin/v1/users/{founder}/access");
-    let r = admin(&app, &token, Method::PATCH, &path, Some(json!({"role": "admin"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
@@ -93,7 +119,10 @@ async fn rule_an_idp_cannot_deactivate_or_delete_the_owner() {
     let put = json!({"schemas": [USER], "userName": "founder@acme.test", "active": false});
     let r = app.put(&path, &put).await;
     r.assert_error(409, None);
-    assert!(r.body["detail"].as_str().unwrap().contains("cannot be deactivated"));
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be deactivated"));
     app.delete(&path).await.assert_error(409, None);
     let r = app.get(&path).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -116,7 +145,8 @@ async fn rule_only_the_owner_hands_ownership_on() {
     let founder = app.user("founder@acme.test").await;
     let founder_token = admin_token(&app.store, &app.tenant, &founder, "founder").await;
     let heir = app.user("heir@acme.test").await;
-    let viewer = app.user_from(json!({"schemas": [USER], "userName": "v@acme.test",
+    let viewer = app
+        .user_from(json!({"schemas": [USER], "userName": "v@acme.test",
         "urn:rollcall:scim:schemas:extension:access:2.0:User": {"type": "viewer"}}))
         .await;
     let gone = app.user("gone@acme.test").await;
@@ -125,7 +155,10 @@ async fn rule_only_the_owner_hands_ownership_on() {
     // A super-admin who is not the owner may not.
     let r = hand_on(&app, &root_token, "heir@acme.test").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    assert!(r.body["detail"].as_str().unwrap().contains("only the owner"));
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("only the owner"));
     // The owner, to a live, enabled user of type user only.
     let r = hand_on(&app, &founder_token, viewer["id"].as_str().unwrap()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
@@ -141,10 +174,16 @@ async fn rule_only_the_owner_hands_ownership_on() {
     assert_eq!(r.body["source"], "tenant");
     // Audited, with an event naming both.
     let audit = app.store.audit_log(&app.tenant).await.unwrap();
-    let row = audit.iter().find(|a| a["action"] == "owner_changed").unwrap();
+    let row = audit
+        .iter()
+        .find(|a| a["action"] == "owner_changed")
+        .unwrap();
     assert_eq!(row["objectType"], "Tenant");
     assert_eq!(row["actorUserId"], founder.as_str());
-    assert!(row["description"].as_str().unwrap().contains("from founder@acme.test"));
+    assert!(row["description"]
+        .as_str()
+        .unwrap()
+        .contains("from founder@acme.test"));
     let events = app.store.events(&app.tenant).await.unwrap();
     let (_, _, payload) = events
         .iter()
@@ -164,7 +203,9 @@ async fn rule_only_the_owner_hands_ownership_on() {
     let path = format!("/admin/v1/users/{founder}/disable");
     let r = admin(&app, &root_token, Method::POST, &path, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(event_kinds(&app).await.contains(&"tenant.owner_changed".to_string()));
+    assert!(event_kinds(&app)
+        .await
+        .contains(&"tenant.owner_changed".to_string()));
 }
 
 #[tokio::test]
@@ -181,7 +222,10 @@ async fn rule_the_operator_names_the_first_owner_and_replaces_one_only_when_told
     let op = app.operator();
     let first = app.directory.hand_on_ownership(&op, "ann@acme.test", false);
     assert_eq!(json_view(first.await.unwrap())["id"], ann.as_str());
-    let again = app.directory.hand_on_ownership(&op, "bob@acme.test", false).await;
+    let again = app
+        .directory
+        .hand_on_ownership(&op, "bob@acme.test", false)
+        .await;
     assert!(
         matches!(&again, Err(rollcall::directory::DirectoryError::Conflict(m)) if m.contains("--replace")),
         "{again:?}"
@@ -189,10 +233,16 @@ async fn rule_the_operator_names_the_first_owner_and_replaces_one_only_when_told
     let replaced = app.directory.hand_on_ownership(&op, "bob@acme.test", true);
     assert_eq!(json_view(replaced.await.unwrap())["id"], bob.as_str());
     let audit = app.store.audit_log(&app.tenant).await.unwrap();
-    let changes: Vec<&Value> = audit.iter().filter(|a| a["action"] == "owner_changed").collect();
+    let changes: Vec<&Value> = audit
+        .iter()
+        .filter(|a| a["action"] == "owner_changed")
+        .collect();
     assert_eq!(changes.len(), 2);
     assert_eq!(changes[1]["actor"], "cli:test");
-    assert_eq!(tenant(&app, &root_token).await["owner"]["userName"], "bob@acme.test");
+    assert_eq!(
+        tenant(&app, &root_token).await["owner"]["userName"],
+        "bob@acme.test"
+    );
 }
 
 #[tokio::test]

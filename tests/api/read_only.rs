@@ -16,7 +16,23 @@ fn read_only(r: &Resp, what: &str) {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.text);
     assert_eq!(r.body["error"], "read_only", "{what}");
     let detail = r.body["detail"].as_str().unwrap();
-    assert!(detail.contains("directory_mode = \"read-only\""), "{what}: {detail}");
+    assert!(
+        detail.contains("directory_mode = \"read-only\""),
+        "{what}: {detail}"
+    );
+}
+
+/// `POST /admin/v1/users/{id}/ban` with this reason.
+async fn ban(app: &TestApp, token: &str, id: &str, reason: &str) -> Resp {
+    let path = format!("/admin/v1/users/{id}/ban");
+    admin(
+        app,
+        token,
+        Method::POST,
+        &path,
+        Some(json!({"reason": reason})),
+    )
+    .await
 }
 
 /// What a user is, as the admin API shows it, minus what a read changes.
@@ -38,31 +54,59 @@ async fn rule_a_read_only_directory_refuses_local_changes_to_idp_managed_users()
         json!({"plan": "team"}),
         json!({"projects": {"warehouse": "editor"}}),
     ] {
-        let r = admin(&app, &token, Method::PATCH, &at("/access"), Some(body.clone())).await;
+        let r = admin(
+            &app,
+            &token,
+            Method::PATCH,
+            &at("/access"),
+            Some(body.clone()),
+        )
+        .await;
         read_only(&r, &body.to_string());
     }
-    read_only(&admin(&app, &token, Method::POST, &at("/disable"), None).await, "disable");
-    read_only(&admin(&app, &token, Method::DELETE, &at(""), None).await, "delete");
+    read_only(
+        &admin(&app, &token, Method::POST, &at("/disable"), None).await,
+        "disable",
+    );
+    read_only(
+        &admin(&app, &token, Method::DELETE, &at(""), None).await,
+        "delete",
+    );
     assert_eq!(snapshot(&app, &ann).await, before);
     assert_eq!(app.audit_count().await, audit);
     // The IdP disables and deletes; enabling or restoring here is refused.
     let path = format!("/scim/v2/Users/{ann}");
     let off = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
     assert_eq!(app.patch(&path, &off).await.status, StatusCode::OK);
-    read_only(&admin(&app, &token, Method::POST, &at("/enable"), None).await, "enable");
+    read_only(
+        &admin(&app, &token, Method::POST, &at("/enable"), None).await,
+        "enable",
+    );
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
-    read_only(&admin(&app, &token, Method::POST, &at("/restore"), None).await, "restore");
+    read_only(
+        &admin(&app, &token, Method::POST, &at("/restore"), None).await,
+        "restore",
+    );
     // The operator (the command line) is refused the same.
     let bob = app.user("bob@acme.test").await;
-    let e = app.directory.set_enabled(&app.operator(), &bob, false).await;
-    assert!(matches!(e, Err(rollcall::directory::DirectoryError::ReadOnly(_))), "{e:?}");
+    let e = app
+        .directory
+        .set_enabled(&app.operator(), &bob, false)
+        .await;
+    assert!(
+        matches!(e, Err(rollcall::directory::DirectoryError::ReadOnly(_))),
+        "{e:?}"
+    );
     // So is a compliance job's deactivate or delete: use hold.
     for mode in ["deactivate", "delete"] {
         let body = json!({"mode": mode, "leavers": ["bob@acme.test"]});
         let job = crate::deprovision::run(&app, &token, body).await;
         let row = &job["rows"]["items"][0];
         assert_eq!(row["action"], "refused", "{mode}: {row}");
-        assert!(row["error"].as_str().unwrap().contains("read-only"), "{row}");
+        assert!(
+            row["error"].as_str().unwrap().contains("read-only"),
+            "{row}"
+        );
     }
     let body = json!({"mode": "hold", "leavers": ["bob@acme.test"]});
     let job = crate::deprovision::run(&app, &token, body).await;
@@ -78,8 +122,7 @@ async fn rule_a_read_only_directory_still_allows_local_holds() {
     let app = TestApp::from_toml(READ_ONLY).await;
     let (_, token) = root(&app).await;
     let ann = app.user("ann@acme.test").await;
-    let ban = format!("/admin/v1/users/{ann}/ban");
-    let r = admin(&app, &token, Method::POST, &ban, Some(json!({"reason": "audit"}))).await;
+    let r = ban(&app, &token, &ann, "audit").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], "banned");
     let unban = format!("/admin/v1/users/{ann}/unban");
@@ -94,11 +137,13 @@ async fn rule_a_read_only_directory_may_forbid_local_holds_too() {
     let app = TestApp::from_toml(&config).await;
     let (_, token) = root(&app).await;
     let ann = app.user("ann@acme.test").await;
-    let ban = format!("/admin/v1/users/{ann}/ban");
-    let r = admin(&app, &token, Method::POST, &ban, Some(json!({"reason": "x"}))).await;
+    let r = ban(&app, &token, &ann, "x").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(r.body["error"], "read_only");
-    assert!(r.body["detail"].as_str().unwrap().contains("local_holds = false"));
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("local_holds = false"));
     let body = json!({"mode": "hold", "leavers": ["ann@acme.test"]});
     let job = crate::deprovision::run(&app, &token, body).await;
     assert_eq!(job["rows"]["items"][0]["action"], "refused", "{job}");
@@ -106,7 +151,10 @@ async fn rule_a_read_only_directory_may_forbid_local_holds_too() {
     // Without holds, a re-create after deletion restores by default.
     let t = admin(&app, &token, Method::GET, "/admin/v1/tenant", None).await;
     assert_eq!(t.body["localHolds"], false);
-    assert_eq!(t.body["recreateDeleted"], json!({"value": "restore", "source": "default"}));
+    assert_eq!(
+        t.body["recreateDeleted"],
+        json!({"value": "restore", "source": "default"})
+    );
     let r = admin(
         &app,
         &token,
@@ -127,7 +175,14 @@ async fn rule_a_read_only_directory_leaves_locally_invited_users_to_the_admins()
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let guest = r.body["id"].as_str().unwrap().to_string();
     let access = format!("/admin/v1/users/{guest}/access");
-    let r = admin(&app, &token, Method::PATCH, &access, Some(json!({"plan": "team"}))).await;
+    let r = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &access,
+        Some(json!({"plan": "team"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let disable = format!("/admin/v1/users/{guest}/disable");
     let r = admin(&app, &token, Method::POST, &disable, None).await;
@@ -140,8 +195,14 @@ async fn rule_a_read_only_directory_leaves_locally_invited_users_to_the_admins()
 #[tokio::test]
 async fn rule_read_only_contradicts_local_overrides_at_start() {
     for (extra, says) in [
-        ("directory_mode = \"read-only\"\nallow_local_overrides = true\n", "contradict"),
-        ("local_holds = false\nrecreate_deleted = \"hold\"\n", "local_holds = false"),
+        (
+            "directory_mode = \"read-only\"\nallow_local_overrides = true\n",
+            "contradict",
+        ),
+        (
+            "local_holds = false\nrecreate_deleted = \"hold\"\n",
+            "local_holds = false",
+        ),
     ] {
         let text = format!("[tenants.acme]\n{extra}");
         let cfg: rollcall::config::Config = toml::from_str(&text).unwrap();
@@ -162,23 +223,53 @@ async fn rule_the_command_line_is_read_only_too() {
     let cfg = cfg.to_str().unwrap();
     let out = crate::cli::rollcall(
         &app.url,
-        &["user", "disable", "--tenant", "acme", "--config", cfg, "ann@acme.test"],
+        &[
+            "user",
+            "disable",
+            "--tenant",
+            "acme",
+            "--config",
+            cfg,
+            "ann@acme.test",
+        ],
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("read-only"), "{err}");
     let out = crate::cli::rollcall(
         &app.url,
-        &["user", "set-role", "--tenant", "acme", "--config", cfg, "ann@acme.test", "admin"],
+        &[
+            "user",
+            "set-role",
+            "--tenant",
+            "acme",
+            "--config",
+            cfg,
+            "ann@acme.test",
+            "admin",
+        ],
     );
     assert!(!out.status.success());
     // A hold is the operator's to put.
     let held = crate::cli::ok(
         &app.url,
-        &["user", "ban", "--tenant", "acme", "--config", cfg, "ann@acme.test", "--reason", "audit"],
+        &[
+            "user",
+            "ban",
+            "--tenant",
+            "acme",
+            "--config",
+            cfg,
+            "ann@acme.test",
+            "--reason",
+            "audit",
+        ],
     );
     assert!(held.contains("banned"), "{held}");
-    let tenant = crate::cli::ok(&app.url, &["tenant", "show", "--tenant", "acme", "--config", cfg]);
+    let tenant = crate::cli::ok(
+        &app.url,
+        &["tenant", "show", "--tenant", "acme", "--config", cfg],
+    );
     assert!(tenant.contains("read-only"), "{tenant}");
     assert_eq!(app.user_detail(&ann).await.unwrap()["status"], "banned");
 }

@@ -40,6 +40,7 @@ async function main() {
   await users.drawer(page);
   await users.banWithReason(page, annId);
   await users.detailDeleteRestore(page, annId);
+  await users.ownerRow(page);
   await users.seatsAndPhone(page);
   await users.keyboard(page);
   for (const walk of SCREENS) await walk(page);

@@ -332,11 +332,14 @@ impl Directory {
         let mut change = self.admin_change(
             ctx,
             "banned",
-            format!("{note}: banned ({reason}); an identity provider's active: true does not lift it"),
+            format!(
+                "{note}: banned ({reason}); an identity provider's active: true does not lift it"
+            ),
             "user.banned",
         );
         change.audit.job_id = Some(job.id.clone());
-        change.event.payload = serde_json::json!({"id": user_id, "reason": reason, "jobId": job.id});
+        change.event.payload =
+            serde_json::json!({"id": user_id, "reason": reason, "jobId": job.id});
         self.user_op(
             tx,
             user_id,

@@ -85,21 +85,15 @@ fn given(v: &Option<String>) -> Option<&str> {
 }
 
 impl ListQuery {
-    /// The admin API's parameters ("Passive" is Disabled, as DataStream
-    /// says).
+    /// The admin API's parameters (the directory reads the status words:
+    /// "Passive" is Disabled, as DataStream says).
     pub fn params(&self) -> UserListParams {
         let own = |v: &Option<String>| given(v).map(str::to_string);
         UserListParams {
             search: own(&self.search),
             sort: own(&self.sort),
             order: own(&self.order),
-            status: given(&self.status).map(|s| {
-                if s.eq_ignore_ascii_case("passive") {
-                    "disabled".into()
-                } else {
-                    s.to_ascii_lowercase()
-                }
-            }),
+            status: given(&self.status).map(str::to_ascii_lowercase),
             user_type: own(&self.user_type),
             role: own(&self.role),
             group: own(&self.group),
@@ -189,7 +183,7 @@ impl ListQuery {
         };
         let v = given(v).unwrap_or("").to_string();
         match (field, v.as_str()) {
-            ("status", s) if s.eq_ignore_ascii_case("passive") => "disabled".into(),
+            ("status", s) => s.to_ascii_lowercase(),
             _ => v,
         }
     }
@@ -213,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn the_query_string_keeps_the_filters_and_passive_means_disabled() {
+    fn the_query_string_keeps_the_filters_and_the_status_words() {
         let q = ListQuery {
             search: Some("ann".into()),
             status: Some("Passive".into()),
@@ -221,8 +215,8 @@ mod tests {
             page: Some("3".into()),
             ..Default::default()
         };
-        assert_eq!(q.params().status.as_deref(), Some("disabled"));
-        assert_eq!(q.value("status"), "disabled");
+        assert_eq!(q.params().status.as_deref(), Some("passive"));
+        assert_eq!(q.value("status"), "passive");
         assert_eq!(
             q.sorted_by("email"),
             "/console/users?search=ann&status=Passive&sort=email&order=desc"

@@ -97,7 +97,7 @@ fn console_in_a_real_browser() {
     let secret = dir.path().join("console-client-secret");
     std::fs::write(&secret, "c0nsole-s3cret\n").unwrap();
     let config = format!(
-        "plans = [\"free\", \"team\"]\n[tenants.acme]\nsuper_admins = [\"root@acme.test\"]\n\n[[oidc]]\ntenant = \"acme\"\nissuer = \"{}\"\nname = \"Test IdP\"\nclient_id = \"rollcall-console\"\nclient_secret_file = \"{}\"\n\
+        "plans = [\"free\", \"team\"]\n[tenants.acme]\nsuper_admins = [\"root@acme.test\"]\nowner = \"root@acme.test\"\n\n[[oidc]]\ntenant = \"acme\"\nissuer = \"{}\"\nname = \"Test IdP\"\nclient_id = \"rollcall-console\"\nclient_secret_file = \"{}\"\n\
          [[role_mapping]]\nname = \"data-team-plan\"\nmatch = {{ group = \"Data Team\" }}\nset = {{ plan = \"team\" }}\n\
          [[role_mapping]]\nname = \"data-contractors\"\nmatch = {{ group = \"Data Team\", user_type = \"Contractor\" }}\nset = {{ type = \"viewer\" }}\n",
         idp.issuer,

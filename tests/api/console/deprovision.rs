@@ -451,7 +451,7 @@ async fn console_deprovision_refuses_an_oversize_or_bad_list_and_changes_nothing
         (
             &[("match", "email"), ("mode", "ban")],
             Some("email\nann@acme.test\n"),
-            "mode must be deactivate or delete",
+            "mode must be deactivate, delete or hold",
         ),
         (
             &[("mode", "deactivate")],

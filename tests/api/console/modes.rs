@@ -27,7 +27,10 @@ async fn console_the_owners_row_offers_no_disable_ban_or_delete() {
     let users = page(&app, &b, "/console/users").await;
     assert_eq!(users.status, StatusCode::OK);
     let owner_row = row_of(&users.text, "founder@acme.test");
-    assert!(owner_row.contains("<span class=\"badge\">Owner</span>"), "{owner_row}");
+    assert!(
+        owner_row.contains("<span class=\"badge\">Owner</span>"),
+        "{owner_row}"
+    );
     for absent in ["Disable user", "Ban user", "Delete user"] {
         assert!(!owner_row.contains(absent), "{absent}: {owner_row}");
     }
@@ -36,7 +39,11 @@ async fn console_the_owners_row_offers_no_disable_ban_or_delete() {
     assert!(!ann_row.contains(">Owner<"));
     // The owner's page says why, and has no Delete card.
     let detail = page(&app, &b, &format!("/console/users/{founder}")).await;
-    assert!(detail.text.contains("Owner of the organization"), "{}", detail.text);
+    assert!(
+        detail.text.contains("Owner of the organization"),
+        "{}",
+        detail.text
+    );
     assert!(!detail.text.contains("Delete user"));
     // A forged form is refused by the directory all the same.
     let r = change(&app, &b, &format!("/console/users/{founder}/disable"), &[]).await;
@@ -62,20 +69,42 @@ async fn console_a_read_only_directory_says_so_and_refuses_local_changes() {
     let ann = user(&app, "ann@acme.test", None).await;
     let b = sign_in(&app, "root@acme.test").await;
     let users = page(&app, &b, "/console/users").await;
-    assert!(users.text.contains("This directory is read-only"), "{}", users.text);
+    assert!(
+        users.text.contains("This directory is read-only"),
+        "{}",
+        users.text
+    );
     let detail = page(&app, &b, &format!("/console/users/{ann}")).await;
     assert!(detail.text.contains("This directory is read-only"));
     // Disable, Delete and Change role are shown off, with the reason.
-    assert!(detail.text.contains("is read-only (directory_mode = &#34;read-only&#34;)"), "{}", detail.text);
-    assert!(!detail.text.contains(&format!("action=\"/console/users/{ann}/disable\"")));
+    assert!(
+        detail
+            .text
+            .contains("is read-only (directory_mode = &#34;read-only&#34;)"),
+        "{}",
+        detail.text
+    );
+    assert!(!detail
+        .text
+        .contains(&format!("action=\"/console/users/{ann}/disable\"")));
     // A ban stays possible.
-    assert!(detail.text.contains(&format!("action=\"/console/users/{ann}/ban\"")));
+    assert!(detail
+        .text
+        .contains(&format!("action=\"/console/users/{ann}/ban\"")));
     let r = change(&app, &b, &format!("/console/users/{ann}/disable"), &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = change(&app, &b, &format!("/console/users/{ann}/ban"), &[("reason", "audit")]).await;
+    let r = change(
+        &app,
+        &b,
+        &format!("/console/users/{ann}/ban"),
+        &[("reason", "audit")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     // The status filter offers the words.
-    assert!(users.text.contains("<option value=\"passive\">Passive (disabled)</option>"));
+    assert!(users
+        .text
+        .contains("<option value=\"passive\">Passive (disabled)</option>"));
     let passive = page(&app, &b, "/console/users?status=enabled").await;
     assert_eq!(passive.status, StatusCode::OK);
 }

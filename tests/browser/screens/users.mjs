@@ -112,6 +112,31 @@ export async function detailDeleteRestore(page, annId) {
   assert((await scim('GET', `/scim/v2/Users/${annId}`)).status === 200, 'back in SCIM');
 }
 
+/** The owner's row (root owns the tenant): marked Owner, its menu without
+ *  Disable, Ban or Delete; another user's page offers the owner Make owner;
+ *  the status filter offers Enabled and Passive. */
+export async function ownerRow(page) {
+  await page.goto(`${BASE}/console/users?search=root`);
+  const row = page.locator('#users tbody tr').first();
+  assert(await row.locator('.badge', { hasText: 'Owner' }).isVisible(), 'the owner is marked');
+  await row.locator('summary', { hasText: 'Actions' }).click();
+  const items = await row.locator('details.menu li').allTextContents();
+  for (const absent of ['Disable user', 'Ban user', 'Delete user']) {
+    assert(!items.some((t) => t.includes(absent)), `no ${absent} on the owner's row: ${items}`);
+  }
+  await screen(page, 'users-owner', { shot: false });
+  await page.goto(`${BASE}/console/users?search=bob`);
+  await page.getByRole('link', { name: 'Bob Stone' }).click();
+  await page.getByRole('link', { name: "Open the user's page" }).click();
+  await page.getByRole('heading', { name: 'Ownership', exact: true }).waitFor();
+  assert(await page.getByRole('button', { name: 'Make owner' }).isVisible(), 'Make owner is offered to the owner');
+  await screen(page, 'user-make-owner', { shot: false });
+  await page.goto(`${BASE}/console/users`);
+  await page.getByLabel('Status').selectOption('passive');
+  await page.waitForURL(/status=passive/);
+  await screen(page, 'users-passive', { shot: false });
+}
+
 export async function seatsAndPhone(page) {
   await page.getByRole('link', { name: 'Seats' }).click();
   await page.waitForURL(/\/console\/seats$/);
