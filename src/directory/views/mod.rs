@@ -14,8 +14,8 @@ mod deliveries;
 mod groups;
 mod invitations;
 mod jobs;
-mod policy;
 mod modes;
+mod policy;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -28,8 +28,8 @@ pub use deliveries::{DeliveryPage, DeliveryState, DeliveryView};
 pub use groups::{GrantView, GroupDetail, GroupSummary, MemberView};
 pub use invitations::{invitation_state, InvitationActions, InvitationView, MailView};
 pub use jobs::{JobBody, JobDetail, JobList, JobRowView, JobRunBody, JobView};
-pub use policy::{AccessSummary, PolicyApply, PolicyChange, PolicyPreview};
 pub use modes::{DirectoryMode, OwnerChange, OwnerView, RecreateDeleted, RecreateSetting};
+pub use policy::{AccessSummary, PolicyApply, PolicyChange, PolicyPreview};
 pub use sign_in::{IdTokenSignIn, IdTokenSignInResult, SignInUser};
 pub use tenant::{
     FallbackOwner, FallbackUnresolved, FallbackUser, InviteActions, RoleView, RolesView, SeatUsage,
