@@ -424,11 +424,17 @@ async fn deactivation_reactivation_and_role_changes_emit_lifecycle_events() {
             "user.reactivated",
             "user.updated",
             "user.role_changed",
+            // an admin is editor of every project ("*"); a member of none
+            "user.project_roles_changed",
             "user.updated",
             "user.role_changed",
+            "user.project_roles_changed",
         ]
     );
-    let last = &events.last().unwrap().2;
-    assert_eq!(last["from"], "admin");
-    assert_eq!(last["to"], "member");
+    let role_change = &events[events.len() - 2].2;
+    assert_eq!(role_change["from"], "admin");
+    assert_eq!(role_change["to"], "member");
+    let projects = &events.last().unwrap().2;
+    assert_eq!(projects["from"]["*"], "editor");
+    assert_eq!(projects["to"], json!({}));
 }
