@@ -59,6 +59,8 @@ pub struct Config {
     /// Dead letters and pruning of what the webhooks delivered
     /// (`[delivery]`).
     pub delivery: crate::directory::delivery::DeliveryConfig,
+    /// The log of SCIM requests per tenant (`[request_log]`).
+    pub request_log: crate::directory::request_log::RequestLogConfig,
     /// The host platform's invitation page, with `{token}` where the
     /// invitation's secret goes (e.g. `https://data.example.com/join/{token}`).
     /// Unset: invitation links point at the admin API's own
@@ -149,6 +151,7 @@ impl Default for Config {
             role_mapping: Vec::new(),
             hooks: crate::directory::hooks::HooksConfig::default(),
             delivery: crate::directory::delivery::DeliveryConfig::default(),
+            request_log: crate::directory::request_log::RequestLogConfig::default(),
             invite_url: None,
             invitation_ttl_hours: crate::directory::DEFAULT_INVITATION_TTL_HOURS,
             email: None,
@@ -287,6 +290,7 @@ impl Config {
         self.policy().validate().map_err(ConfigError::Invalid)?;
         self.hooks.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.request_log.validate().map_err(ConfigError::Invalid)?;
         self.validate_limits()?;
         self.validate_urls()?;
         self.validate_oauth()?;

@@ -98,6 +98,7 @@ pub async fn state_from_config(cfg: &config::Config) -> Result<AppState, StartEr
             policy: Arc::new(cfg.policy()),
             hooks: cfg.hooks.clone(),
             delivery: cfg.delivery.clone(),
+            request_log: cfg.request_log.clone(),
             invite_url: cfg.invite_url.clone(),
             sign_in: Arc::new(sign_in),
             console_oidc: Arc::new(console_oidc),

@@ -204,6 +204,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::warn!("the worker did not finish its round in 30 s; stopping it");
         worker.abort();
     }
+    if let Err(e) = directory.flush_request_log().await {
+        tracing::warn!(error = %e, "stopping with requests not written to the request log");
+    }
     // Invitation emails in flight hold their link in memory only.
     if !directory.flush_mail(Duration::from_secs(30)).await {
         tracing::warn!(

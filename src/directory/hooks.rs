@@ -327,12 +327,19 @@ pub fn spawn_worker(
                     if let Err(e) = dir.sweep_abandoned_mail().await {
                         tracing::error!(error = %e, "sweeping abandoned mail failed");
                     }
+                    if let Err(e) = dir.prune_request_log().await {
+                        tracing::error!(error = %e, "pruning the request log failed");
+                    }
                     if let Err(e) = lease.release().await {
                         tracing::error!(error = %e, "releasing the worker lease failed");
                     }
                 }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "taking the worker lease failed"),
+            }
+            // Each instance writes the requests it served.
+            if let Err(e) = dir.flush_request_log().await {
+                tracing::error!(error = %e, "writing the request log failed");
             }
             // Jobs carry their own leases: any instance may resume one.
             if let Err(e) = dir.resume_jobs().await {

@@ -26,6 +26,7 @@ mod owner;
 mod policy;
 mod recompute;
 mod recreate;
+pub mod request_log;
 mod resources;
 pub mod scopes;
 pub mod search;
@@ -157,6 +158,8 @@ pub struct DirectoryConfig {
     pub email: Option<mail::MailSettings>,
     /// Most operations one PATCH may carry (`[limits]`).
     pub max_patch_operations: usize,
+    /// What the request log keeps, and for how long (`[request_log]`).
+    pub request_log: request_log::RequestLogConfig,
 }
 
 /// Most operations one PATCH may carry unless configured otherwise.
@@ -175,6 +178,7 @@ impl Default for DirectoryConfig {
             invitation_ttl_hours: DEFAULT_INVITATION_TTL_HOURS,
             email: None,
             max_patch_operations: DEFAULT_MAX_PATCH_OPERATIONS,
+            request_log: request_log::RequestLogConfig::default(),
         }
     }
 }
@@ -196,6 +200,8 @@ pub struct Directory {
     credentials: credential_cache::CredentialCache,
     /// Stored policies, parsed, and the applies this process ran.
     policies: policy::PolicyCache,
+    /// Requests noted and not yet written.
+    request_log: request_log::RequestBuffer,
 }
 
 impl Directory {
@@ -221,6 +227,7 @@ impl Directory {
             delivery_counts: Default::default(),
             credentials: Default::default(),
             policies: Default::default(),
+            request_log: Default::default(),
         }
     }
 

@@ -429,6 +429,21 @@ impl Directory {
         }
     }
 
+    /// The tenant and credential id a refused bearer token names by its id
+    /// prefix (`rc_<id>_…`), when that token exists (revoked or not): the
+    /// request log attributes the refusal to it. Nothing for a token of
+    /// another shape or an unknown id.
+    pub async fn refused_credential(&self, presented: &str) -> Option<(Tenant, String)> {
+        let id = token_id(presented)?;
+        match self.store.find_token(id).await {
+            Ok(r) => r.map(|r| (r.tenant, format!("token:{id}"))),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not attribute a refused token");
+                None
+            }
+        }
+    }
+
     /// The live token record a presented bearer token names, if any.
     pub async fn verify_token(&self, presented: &str) -> StoreResult<Option<TokenRecord>> {
         verify(&self.store, presented).await

@@ -159,6 +159,7 @@ pub async fn require_token(
         return area
             .unauthorized("authentication required: send Authorization: Bearer <token>".into());
     };
+    let slot = req.extensions().get::<super::request_log::Slot>().cloned();
     let principal = match state.directory.authenticate(&presented, &state.oauth).await {
         Ok(c) => Principal::from(c),
         Err(Refusal::Store(e)) => {
@@ -170,8 +171,20 @@ pub async fn require_token(
             }
             return r;
         }
-        Err(refusal) => return area.unauthorized(refusal.to_string()),
+        Err(refusal) => {
+            if let Some(slot) = &slot {
+                note_refusal(&state, slot, &presented).await;
+            }
+            return area.unauthorized(refusal.to_string());
+        }
     };
+    if let Some(slot) = &slot {
+        slot.set(super::request_log::Attribution {
+            tenant: principal.tenant.clone(),
+            credential: principal.credential_id.clone(),
+            refused: false,
+        });
+    }
     let need = needed_scope(req.method(), &route);
     if !principal.scopes.grants(need) {
         return area.insufficient(need, &principal);
@@ -182,6 +195,17 @@ pub async fn require_token(
     }
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// Attribute a refused token to the tenant of the token its id names.
+async fn note_refusal(state: &AppState, slot: &super::request_log::Slot, presented: &str) {
+    if let Some((tenant, credential)) = state.directory.refused_credential(presented).await {
+        slot.set(super::request_log::Attribution {
+            tenant,
+            credential,
+            refused: true,
+        });
+    }
 }
 
 /// Write into the OpenAPI document the scope each operation needs, from

@@ -72,6 +72,7 @@ pub async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) 
     }
     let mut out = s.metrics.render();
     super::process_metrics::render(&mut out, &s.directory.pool_figures());
+    super::metrics::render_request_log(&mut out, s.directory.request_buffer().dropped());
     match s.directory.delivery_figures().await {
         Ok(f) => super::metrics::render_deliveries(&mut out, &f),
         Err(e) => tracing::warn!(error = %e, "reading the delivery figures failed"),

@@ -252,6 +252,17 @@ const QUEUE_SERIES: [QueueSeries; 3] = [
     ),
 ];
 
+/// Requests the request log could not keep (buffer full, a failed write).
+pub fn render_request_log(out: &mut String, dropped: u64) {
+    let name = "rollcall_request_log_dropped_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} SCIM requests not kept in the request log: its buffer was full or its write failed."
+    );
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {dropped}");
+}
+
 /// The delivery figures: each configured queue's length, oldest age and
 /// dead letters now, and this process's calls by kind and outcome.
 pub fn render_deliveries(out: &mut String, f: &DeliveryFigures) {

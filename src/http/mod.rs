@@ -11,6 +11,7 @@ mod health;
 pub mod limits;
 pub mod metrics;
 pub mod process_metrics;
+mod request_log;
 mod retry;
 mod scim;
 
@@ -463,8 +464,9 @@ async fn scim_method_not_allowed(resp: Response) -> Response {
 
 /// Count and time every request; log its error, if it answers one (the
 /// one place errors are logged).
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let capture = request_log::Capture::start(&state, &mut req);
     // Only standard methods get their own series; anything else is OTHER.
     let method = match req.method().as_str() {
         m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
@@ -485,6 +487,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         } else {
             e.emit();
         }
+    }
+    if let Some(c) = capture {
+        c.finish(&state, &route, &resp, elapsed);
     }
     let status = resp.status().as_u16();
     state.metrics.observe(&method, &route, status, elapsed);

@@ -114,8 +114,16 @@ const JOBS: Place = Place {
     tenant: ("tenant_id = ", ""),
 };
 
+const REQUESTS: Place = Place {
+    table: "request_log",
+    key: &["id"],
+    text: &["route", "detail", "body", "user_agent"],
+    json: &[],
+    tenant: ("tenant_id = ", ""),
+};
+
 /// The places searched by text outside the write, and inside it.
-const LONG: [&Place; 3] = [&AUDIT, &EVENTS, &JOB_ROWS];
+const LONG: [&Place; 4] = [&AUDIT, &EVENTS, &JOB_ROWS, &REQUESTS];
 const SMALL: [&Place; 4] = [&TRANSFERS, &DELETIONS, &TOKENS, &JOBS];
 
 impl Place {
@@ -373,6 +381,7 @@ async fn mentions(conn: &mut AnyConnection, tid: i64, needles: &Needles) -> Stor
     let mut found = find(conn, tid, &AUDIT, &p, Some((0, audit_upto))).await?;
     found.extend(find(conn, tid, &EVENTS, &p, Some((0, events_upto))).await?);
     found.extend(find(conn, tid, &JOB_ROWS, &p, None).await?);
+    found.extend(find(conn, tid, &REQUESTS, &p, None).await?);
     Ok(Mentions {
         needles: needles.clone(),
         found,

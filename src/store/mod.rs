@@ -35,6 +35,7 @@ mod panel;
 mod policies;
 mod pool;
 mod refold;
+mod request_log;
 mod rows;
 mod search;
 mod sessions;
@@ -61,6 +62,7 @@ pub use panel::{
 };
 pub use policies::PolicyRow;
 pub use pool::{Backend, PoolFigures, Store, WorkerLease};
+pub use request_log::{CredentialFigures, RequestEntry, RequestQuery, RequestRecord, StatusFilter};
 pub use rows::{fold, group_facts};
 pub use sessions::{LoginLinkRecord, SessionRecord};
 pub use tx::Tx;

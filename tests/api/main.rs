@@ -57,6 +57,7 @@ mod invitations;
 mod lifecycle;
 mod policy;
 mod purge;
+mod request_log;
 mod seats;
 
 // directory/owner.rs, modes.rs, recreate.rs: the tenant's owner, a

@@ -41,6 +41,8 @@ impl Directory {
         admin: Option<&Admin>,
     ) -> DirectoryResult<()> {
         let change = purge_change(self.clock.now(), actor, id);
+        // Requests noted and not yet written are searched too.
+        self.flush_request_log().await?;
         // Where the user is named in the long trails, searched before the
         // write so that the search holds no lock; the write reads again.
         let searched = match self.store.user_record(tenant, id).await? {

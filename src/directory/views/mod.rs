@@ -16,6 +16,7 @@ mod invitations;
 mod jobs;
 mod modes;
 mod policy;
+mod requests;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -30,6 +31,7 @@ pub use invitations::{invitation_state, InvitationActions, InvitationView, MailV
 pub use jobs::{JobBody, JobDetail, JobList, JobRowView, JobRunBody, JobView};
 pub use modes::{DirectoryMode, OwnerChange, OwnerView, RecreateDeleted, RecreateSetting};
 pub use policy::{AccessSummary, PolicyApply, PolicyChange, PolicyPreview};
+pub use requests::{ConnectionHealth, ConnectionView, RequestError, RequestPage, RequestView};
 pub use sign_in::{IdTokenSignIn, IdTokenSignInResult, SignInUser};
 pub use tenant::{
     FallbackOwner, FallbackUnresolved, FallbackUser, InviteActions, RoleView, RolesView, SeatUsage,

@@ -20,6 +20,7 @@ mod invitations;
 mod jobs;
 mod params;
 mod policy;
+mod requests;
 mod sign_in;
 mod tenant;
 mod tokens;
@@ -73,6 +74,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(jobs::routes())
         .merge(audit::routes())
         .merge(deliveries::routes())
+        .merge(requests::routes())
         .merge(sign_in::routes())
         .merge(tokens::routes())
 }
@@ -133,6 +135,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "audit", description = "The audit trail"),
         (name = "events", description = "The event feed"),
         (name = "deliveries", description = "Webhook deliveries given up (dead letters) or still queued, and their replay"),
+        (name = "requests", description = "The log of SCIM requests (refused tokens and failures with their detail) and each credential's health"),
         (name = "tokens", description = "API tokens: list, create (the secret shown once), revoke")
     )
 )]

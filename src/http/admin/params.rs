@@ -255,7 +255,8 @@ fn cursor(name: &str, v: Option<&str>) -> Result<Option<i64>, AdminError> {
     .transpose()
 }
 
-fn limit(v: Option<&str>) -> Result<i64, AdminError> {
+/// `limit=`: 1 to 1000, 100 by default.
+pub(super) fn limit(v: Option<&str>) -> Result<i64, AdminError> {
     match v {
         None => Ok(DEFAULT_PAGE),
         Some(v) => v

@@ -22,6 +22,7 @@ mod login;
 mod oidc;
 mod pages;
 mod policy;
+mod requests;
 mod session;
 mod users;
 
@@ -98,6 +99,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/policy", get(policy::page).post(policy::apply))
         .route("/policy/preview", post(policy::preview))
         .route("/audit", get(audit::page))
+        .route("/requests", get(requests::page))
         .route("/audit/export", get(audit::export))
         .fallback(not_found);
     Router::new()
