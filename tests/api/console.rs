@@ -18,6 +18,7 @@ mod groups;
 mod invite;
 mod modes;
 mod oidc;
+mod requests;
 mod validity;
 
 const ACCESS: &str = "urn:rollcall:scim:schemas:extension:access:2.0:User";

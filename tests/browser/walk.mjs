@@ -14,6 +14,7 @@ import * as users from './screens/users.mjs';
 import { groupsScreens } from './screens/groups.mjs';
 import { auditScreens } from './screens/audit.mjs';
 import { policyScreens } from './screens/policy.mjs';
+import { requestsScreens } from './screens/requests.mjs';
 import * as invite from './screens/invite.mjs';
 import * as connections from './screens/connections.mjs';
 import * as deprovision from './screens/deprovision.mjs';
@@ -29,6 +30,7 @@ const SCREENS = [
   groupsScreens,
   policyScreens,
   auditScreens,
+  requestsScreens,
 ];
 
 async function main() {
