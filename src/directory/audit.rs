@@ -409,6 +409,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("action", "action"),
     ("description", "description"),
     ("job_id", "jobId"),
+    ("details", "details"),
 ];
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF; a

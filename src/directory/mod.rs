@@ -122,6 +122,7 @@ impl Ctx {
             object_name,
             action: action.into(),
             description,
+            details: None,
         }
     }
 }
