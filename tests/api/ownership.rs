@@ -483,32 +483,19 @@ async fn rule_assets_is_transfer_or_delete_and_delete_names_no_successor() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text);
         assert!(r.text.contains(says), "{query}: {}", r.text);
     }
-    let r = set_access(
-        &app,
-        &token,
-        &x,
-        json!({"role": "member", "transferTo": "heir@acme.test"}),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::BAD_REQUEST,
-        "transferTo without type viewer: {}",
-        r.text
-    );
-    let r = set_access(
-        &app,
-        &token,
-        &x,
-        json!({"type": "viewer", "transferTo": "nobody"}),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::BAD_REQUEST,
-        "an unknown successor: {}",
-        r.text
-    );
+    for (body, why) in [
+        (
+            json!({"role": "member", "transferTo": "heir@acme.test"}),
+            "transferTo without type viewer",
+        ),
+        (
+            json!({"type": "viewer", "transferTo": "nobody"}),
+            "an unknown successor",
+        ),
+    ] {
+        let r = set_access(&app, &token, &x, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{why}: {}", r.text);
+    }
     assert_eq!(snaps.take().await, before, "nothing changed");
 }
 

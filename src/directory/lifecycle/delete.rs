@@ -133,11 +133,13 @@ impl Directory {
         };
         queue_transfer(tx, &user, &order, &at, &change.audit.actor).await?;
         deletion["state"] = json!("transferring");
-        deletion["successor"] = s;
+        deletion["successor"] = s.clone();
         if let Some(o) = deletion.as_object_mut() {
             o.remove("reason");
         }
         tx.set_deletion(user.pk, &deletion, None).await?;
+        let mut change = change;
+        change.audit.details = Some(json!({"reason": DELETION, "successor": s}));
         tx.record(&change).await?;
         Ok(user.id)
     }
