@@ -76,12 +76,7 @@ impl Store {
         let rows = fetch_all(&mut *self.read.acquire().await?, f).await?;
         rows.iter()
             .map(|r| {
-                let details = match r.try_get::<Option<String>, _>("details")? {
-                    Some(d) => serde_json::from_str(&d)
-                        .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
-                    None => Value::Null,
-                };
-                Ok(serde_json::json!({
+                let mut entry = serde_json::json!({
                     "id": r.try_get::<i64, _>("id")?,
                     "at": r.try_get::<String, _>("at")?,
                     "actor": r.try_get::<String, _>("actor")?,
@@ -94,8 +89,13 @@ impl Store {
                     "objectName": r.try_get::<Option<String>, _>("object_name")?,
                     "action": r.try_get::<String, _>("action")?,
                     "description": r.try_get::<String, _>("description")?,
-                    "details": details,
-                }))
+                });
+                // Details only where an entry has them.
+                if let Some(d) = r.try_get::<Option<String>, _>("details")? {
+                    entry["details"] = serde_json::from_str(&d)
+                        .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?;
+                }
+                Ok(entry)
             })
             .collect()
     }
