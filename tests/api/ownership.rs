@@ -31,6 +31,15 @@ async fn without_hook() -> TestApp {
     TestApp::from_toml(&acme).await
 }
 
+/// A host on a loopback port, the tenant with its hook (its fallback owner
+/// it@acme.test not created), and root's admin token.
+async fn hooked() -> (Receiver, TestApp, String) {
+    let (recv, url) = Receiver::start().await;
+    let app = with_hook(&url, "").await;
+    let (_, token) = root(&app).await;
+    (recv, app, token)
+}
+
 /// A user whose enterprise manager is `boss`.
 async fn managed_by(app: &TestApp, name: &str, boss: &str) -> String {
     let body = json!({"schemas": [USER, ENTERPRISE], "userName": name,
@@ -200,10 +209,8 @@ async fn rule_a_downgrade_to_viewer_hands_the_assets_to_the_successor() {
 
 #[tokio::test]
 async fn rule_a_downgrade_without_a_successor_waits_until_an_admin_names_one() {
-    let (recv, url) = Receiver::start().await;
     // The fallback owner it@acme.test does not exist: nobody to receive.
-    let app = with_hook(&url, "").await;
-    let (_, token) = root(&app).await;
+    let (recv, app, token) = hooked().await;
     let heir = app.user("heir@acme.test").await;
     let w = app.user("w@acme.test").await;
     let r = set_access(&app, &token, &w, json!({"type": "viewer"})).await;
@@ -241,23 +248,13 @@ async fn rule_a_downgrade_without_a_successor_waits_until_an_admin_names_one() {
     let path = format!("/admin/v1/users/{w}/transfer");
     let viewer = app.user("v@acme.test").await;
     set_access(&app, &token, &viewer, json!({"type": "viewer"})).await;
-    let r = admin(
-        &app,
-        &token,
-        Method::POST,
-        &path,
-        Some(json!({"successor": "v@acme.test"})),
-    )
-    .await;
+    let name = |successor: Value| {
+        let body = json!({"successor": successor});
+        admin(&app, &token, Method::POST, &path, Some(body))
+    };
+    let r = name(json!("v@acme.test")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
-    let r = admin(
-        &app,
-        &token,
-        Method::POST,
-        &path,
-        Some(json!({"successor": heir})),
-    )
-    .await;
+    let r = name(json!(heir)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], "created", "the user stays");
     let t = transfers(&app, &token).await;
@@ -277,22 +274,13 @@ async fn rule_a_downgrade_without_a_successor_waits_until_an_admin_names_one() {
         details_of(&app, &w, "ownership_transferred").await["successor"]["id"],
         heir.as_str()
     );
-    let again = admin(
-        &app,
-        &token,
-        Method::POST,
-        &path,
-        Some(json!({"successor": heir})),
-    )
-    .await;
+    let again = name(json!(heir)).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "nothing waits any more");
 }
 
 #[tokio::test]
 async fn rule_a_re_promotion_before_delivery_cancels_only_a_transfer_still_waiting() {
-    let (recv, url) = Receiver::start().await;
-    let app = with_hook(&url, "").await;
-    let (_, token) = root(&app).await;
+    let (recv, app, token) = hooked().await;
     let boss = app.user("boss@acme.test").await;
     // Queued, then a user again before the host was called: the call goes.
     let q = managed_by(&app, "q@acme.test", &boss).await;
@@ -368,9 +356,7 @@ async fn rule_a_downgrade_without_a_hook_audits_the_handover_at_once() {
 
 #[tokio::test]
 async fn rule_delete_assets_instead_completes_the_deletion_without_a_successor() {
-    let (recv, url) = Receiver::start().await;
-    let app = with_hook(&url, "").await;
-    let (_, token) = root(&app).await;
+    let (recv, app, token) = hooked().await;
     let boss = app.user("boss@acme.test").await;
     // No successor is needed: this one has no manager and the tenant's
     // fallback owner does not exist, yet the deletion never waits.
@@ -464,9 +450,7 @@ async fn rule_delete_assets_instead_completes_the_deletion_without_a_successor()
 
 #[tokio::test]
 async fn rule_assets_is_transfer_or_delete_and_delete_names_no_successor() {
-    let (_recv, url) = Receiver::start().await;
-    let app = with_hook(&url, "").await;
-    let (_, token) = root(&app).await;
+    let (_recv, app, token) = hooked().await;
     app.user("heir@acme.test").await;
     let x = app.user("x@acme.test").await;
     let snaps = Snapshots::open(&app).await;
@@ -501,9 +485,7 @@ async fn rule_assets_is_transfer_or_delete_and_delete_names_no_successor() {
 
 #[tokio::test]
 async fn rule_the_hosts_moved_list_is_kept_in_the_audit() {
-    let (recv, url) = Receiver::start().await;
-    let app = with_hook(&url, "").await;
-    let (_, token) = root(&app).await;
+    let (recv, app, token) = hooked().await;
     let boss = app.user("boss@acme.test").await;
     let many: Vec<Value> = (0..1500)
         .map(|i| json!({"type": "notebook", "id": format!("n{i}")}))

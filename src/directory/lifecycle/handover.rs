@@ -154,7 +154,10 @@ impl Directory {
             tx.name_transfer_successor(id, successor_id, &payload, &at)
                 .await?;
         }
+        // The key may have been the userName: the rows name the id.
+        change.audit.object_id = Some(user.id.clone());
         change.audit.object_name = Some(user.user_name.clone());
+        change.event.object_id = Some(user.id.clone());
         change.audit.details = Some(json!({"reason": VIEWER, "successor": s}));
         tx.record(&change).await?;
         Ok(user.id.clone())

@@ -71,12 +71,11 @@ impl Directory {
         // effective access (new claims from an ID token).
         let moved = access != row.access;
         let cause = AccessCause {
-            at: change.at,
-            audit: &change.audit,
             successor: match &op {
                 UserOp::MergeLocal { transfer_to, .. } => transfer_to.as_deref(),
                 _ => None,
             },
+            ..AccessCause::of(&change)
         };
         applied.events.extend(
             self.store_access(tx, user.pk, &user.id, &row.access, &access, &cause)
