@@ -4,7 +4,7 @@
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use rollcall::directory::admin::UserListParams;
-use rollcall::directory::lifecycle::AccessChange;
+use rollcall::directory::lifecycle::{AccessChange, Assets};
 use rollcall::directory::views::{Invitation, InvitedUser, UserRow};
 
 use super::output::{opt, print_page, print_user};
@@ -58,13 +58,19 @@ pub enum UserCommand {
         t: Target,
         user: String,
     },
-    /// Delete a user; their assets go to the successor.
+    /// Delete a user; their assets go to the successor (by default their
+    /// manager, else the fallback owner), or with --delete-assets are
+    /// removed with the account.
     Delete {
         #[command(flatten)]
         t: Target,
         user: String,
         #[arg(long)]
         transfer_to: Option<String>,
+        /// Remove the user's assets with the account instead of handing
+        /// them on (the host is told to delete them).
+        #[arg(long, conflicts_with = "transfer_to")]
+        delete_assets: bool,
     },
     /// Undo a deletion before the purge.
     Restore {
@@ -218,9 +224,11 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
             t,
             user,
             transfer_to,
+            delete_assets,
         } => {
             let (dir, ctx) = open(&t).await?;
-            let deleted = dir.delete_user(&ctx, &user, None, transfer_to, true);
+            let assets = Assets::from_request(delete_assets.then_some("delete"), transfer_to)?;
+            let deleted = dir.delete_user(&ctx, &user, None, assets, true);
             print_user(&t, &deleted.await?)
         }
         UserCommand::Restore { t, user } => {

@@ -409,6 +409,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("action", "action"),
     ("description", "description"),
     ("job_id", "jobId"),
+    ("details", "details"),
 ];
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF; a
@@ -473,7 +474,12 @@ mod tests {
         );
         assert_eq!(
             row,
-            "7,2026-01-01T00:00:00.000Z,token:okta,,,,User,,,created,\"User \"\"a,b\"\" created\","
+            "7,2026-01-01T00:00:00.000Z,token:okta,,,,User,,,created,\"User \"\"a,b\"\" created\",,"
+        );
+        let row = csv_row(&json!({"id": 8, "details": {"assets": "delete"}}));
+        assert!(
+            row.ends_with(",\"{\"\"assets\"\":\"\"delete\"\"}\""),
+            "{row}"
         );
         assert_eq!(csv_header().split(',').count(), COLUMNS.len());
     }

@@ -107,6 +107,7 @@ fn signed_in(user: &UserRecord, info: RequestInfo, description: String) -> Audit
         action: "console_signed_in".into(),
         description,
         job_id: None,
+        details: None,
     }
 }
 

@@ -206,7 +206,7 @@ impl Directory {
             }
             let key = format!("event-{}", call.id);
             match post(client, url, secret, &key, "event", call.payload.to_string()).await {
-                Ok(()) => {
+                Ok(_) => {
                     self.store
                         .event_delivered(call.id, self.clock.now())
                         .await?;

@@ -270,6 +270,7 @@ pub(super) fn hook_outcome(u: &UserRecord, dry_run: bool) -> Option<String> {
             if dry_run { "would be " } else { "" },
             d["reason"].as_str().unwrap_or_default()
         ),
+        Some("deleting_assets") => format!("the host {would}told to delete the assets"),
         _ => "no ownership-transfer hook configured: deletion complete".to_string(),
     })
 }

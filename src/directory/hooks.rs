@@ -14,13 +14,14 @@ use futures_util::stream::{self, StreamExt};
 use hmac::{Hmac, Mac};
 use openidconnect::reqwest;
 use serde::Deserialize;
-use serde_json::json;
 use sha2::Sha256;
 use time::OffsetDateTime;
 
 use super::delivery::{Outcome, AT_ONCE};
 use super::{Directory, DirectoryResult};
-use crate::store::{AuditEntry, Change, DeliveryKind, Event, TransferCall};
+use crate::store::{AuditEntry, DeliveryKind, TransferCall};
+
+mod answer;
 
 /// `[hooks]` in the config file.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -112,7 +113,7 @@ fn no_answer(e: reqwest::Error) -> String {
     text
 }
 
-/// One signed POST; `Ok` only on a 2xx.
+/// One signed POST; `Ok` (the answer, its body unread) only on a 2xx.
 pub(super) async fn post(
     client: &reqwest::Client,
     url: &str,
@@ -120,7 +121,7 @@ pub(super) async fn post(
     key: &str,
     kind: &str,
     body: String,
-) -> Result<(), String> {
+) -> Result<reqwest::Response, String> {
     let ts = OffsetDateTime::now_utc().unix_timestamp();
     let resp = client
         .post(url)
@@ -134,7 +135,7 @@ pub(super) async fn post(
         .await
         .map_err(no_answer)?;
     if resp.status().is_success() {
-        Ok(())
+        Ok(resp)
     } else {
         Err(format!("the host answered {}", resp.status().as_u16()))
     }
@@ -178,8 +179,9 @@ impl Directory {
         Ok(done)
     }
 
-    /// One ownership-transfer call: on a 2xx the deletion completes, else
-    /// it is retried later; 1 when delivered.
+    /// One ownership-transfer call: on a 2xx it is done (a deletion
+    /// completes; what the answer lists as moved is audited), else it is
+    /// retried later; 1 when delivered.
     async fn deliver_transfer(
         &self,
         client: &reqwest::Client,
@@ -196,35 +198,21 @@ impl Directory {
             call.payload.clone(),
         )
         .await;
+        let outcome = match outcome {
+            Ok(resp) => Ok(answer::read_body(resp).await),
+            Err(e) => Err(e),
+        };
         let now = self.clock.now();
         match outcome {
-            Ok(()) => {
+            Ok(body) => {
                 let days = self
                     .config
                     .policy
                     .tenant(&call.tenant.name)
                     .retention_days
                     .unwrap_or(super::DEFAULT_RETENTION_DAYS);
-                let change = Change {
-                    at: now,
-                    audit: AuditEntry {
-                        actor: HOOK_ACTOR.into(),
-                        object_type: "User".into(),
-                        object_id: Some(call.user_id.clone()),
-                        action: "ownership_transferred".into(),
-                        description: format!(
-                            "ownership of {} transferred to {}; user deleted (restorable for {days} days)",
-                            call.user_id, call.successor_id
-                        ),
-                        ..AuditEntry::default()
-                    },
-                    event: Event {
-                        kind: "user.deleted".into(),
-                        object_id: Some(call.user_id.clone()),
-                        payload: json!({"id": call.user_id, "successor": call.successor_id}),
-                    },
-                    extra_events: Vec::new(),
-                };
+                let moved = answer::moved(&body);
+                let change = answer::acknowledged(call, moved, days, now, HOOK_ACTOR);
                 let purge_after = now.checked_add(time::Duration::days(days)).unwrap_or(now);
                 self.complete_transfer(call, purge_after, change).await?;
                 self.delivery_counts

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 mod delete;
+mod handover;
 mod invitation;
 mod purge;
 mod restore;
@@ -15,9 +16,11 @@ mod settings;
 mod successor;
 mod user_op;
 
+pub(crate) use handover::transferred_event;
 pub(super) use purge::purge_ready;
 pub(crate) use purge::{PURGED_USER, REDACTED};
-pub use successor::SuccessorChoice;
+pub(crate) use successor::VIEWER;
+pub use successor::{Assets, SuccessorChoice};
 pub use user_op::{merge_patch, UserOp};
 
 use super::access::Permission;
@@ -80,6 +83,7 @@ impl Directory {
         self.validate_access_change(&catalog, &admin, &change)?;
         let touches_idp =
             change.user_type.is_some() || change.role.is_some() || change.plan.is_some();
+        let transfer_to = change.transfer_to.clone();
         // A JSON merge patch of the local settings, applied in the
         // transaction (two admins changing different fields both win).
         let patch = settings::local_patch(&catalog, change);
@@ -90,7 +94,7 @@ impl Directory {
             .user_op(
                 &mut tx,
                 key,
-                UserOp::MergeLocal(patch),
+                UserOp::MergeLocal { patch, transfer_to },
                 |t| {
                     self.guard(&tenant, &admin, t, "change the access of")?;
                     if touches_idp {
@@ -282,17 +286,19 @@ impl Directory {
             hook: self.config.hooks.ownership_transfer_url.is_some(),
             retention_days: t.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
             by_id,
+            delete_assets: false,
         })
     }
 
     /// Delete a user (SCIM DELETE or the admin API): gone from SCIM at once,
-    /// then the ownership transfer; restorable until the purge.
+    /// then the ownership transfer (or, when an admin chose so, the
+    /// deletion of the assets); restorable until the purge.
     pub async fn delete_user(
         &self,
         ctx: &Ctx,
         key: &str,
         if_match: Option<&str>,
-        successor: Option<String>,
+        assets: Assets,
         admin_api: bool,
     ) -> DirectoryResult<UserView> {
         let admin = if admin_api {
@@ -301,8 +307,13 @@ impl Directory {
             None
         };
         let tenant = ctx.tenant.clone();
+        let (successor, delete_assets) = match assets {
+            Assets::Transfer(to) => (to, false),
+            Assets::Delete => (None, true),
+        };
         // SCIM addresses users by id only; the admin API takes a userName too.
-        let choice = self.successor_choice(ctx, successor, !admin_api).await?;
+        let mut choice = self.successor_choice(ctx, successor, !admin_api).await?;
+        choice.delete_assets = delete_assets;
         let mut tx = self.store.write(&ctx.tenant).await?;
         let id = self
             .soft_delete(

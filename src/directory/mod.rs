@@ -123,6 +123,7 @@ impl Ctx {
             object_name,
             action: action.into(),
             description,
+            details: None,
         }
     }
 }

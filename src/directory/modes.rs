@@ -198,7 +198,9 @@ impl Directory {
                 let what = if *on { "enable" } else { "disable" };
                 self.read_only_guard(&tenant, user, what)
             }
-            UserOp::MergeLocal(_) => self.read_only_guard(&tenant, user, "change the access of"),
+            UserOp::MergeLocal { .. } => {
+                self.read_only_guard(&tenant, user, "change the access of")
+            }
             UserOp::SignIn => Ok(()),
         }
     }

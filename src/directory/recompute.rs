@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::guards::check_seat;
 use super::{Directory, DirectoryResult};
 use crate::directory::access::{Policy, UserFacts};
-use crate::store::{Access, AuditEntry, Event, GroupFacts, Tenant, Tx, UserRow};
+use crate::store::{Access, AuditEntry, Change, Event, GroupFacts, Tenant, Tx, UserRow};
 
 /// Users recomputed per transaction after a configuration change.
 pub(super) const RECONCILE_BATCH: i64 = 500;
@@ -74,7 +74,10 @@ impl Directory {
     }
 
     /// Write a user's newly computed access when it differs from the stored
-    /// one (a seat is checked when the type changes); the events it makes.
+    /// one; the events it makes. Every change of a live user's effective
+    /// access, by any door, comes through here: when the type changes a
+    /// seat is checked, and a user who became a viewer hands over their
+    /// assets (`lifecycle/handover.rs`).
     pub(super) async fn store_access(
         &self,
         tx: &mut Tx,
@@ -82,15 +85,21 @@ impl Directory {
         id: &str,
         old: &Access,
         new: &Access,
+        cause: &AccessCause<'_>,
     ) -> DirectoryResult<Vec<Event>> {
         if new == old {
             return Ok(Vec::new());
         }
-        if new.user_type != old.user_type {
+        let retyped = new.user_type != old.user_type;
+        if retyped {
             check_seat(tx, &new.user_type).await?;
         }
         tx.write_access(pk, new).await?;
-        Ok(access_events(id, old, new))
+        let mut events = access_events(id, old, new);
+        if retyped {
+            events.extend(self.type_changed(tx, id, &new.user_type, cause).await?);
+        }
+        Ok(events)
     }
 
     /// Recompute the effective access of these users (by id); changed ones
@@ -99,11 +108,11 @@ impl Directory {
         &self,
         tx: &mut Tx,
         ids: &[String],
-        at: OffsetDateTime,
+        cause: &AccessCause<'_>,
         events: &mut Vec<Event>,
     ) -> DirectoryResult<()> {
         let policy = self.policy_in(tx).await?;
-        self.recompute_with(&policy, tx, ids, at, events).await?;
+        self.recompute_with(&policy, tx, ids, cause, events).await?;
         Ok(())
     }
 
@@ -114,10 +123,10 @@ impl Directory {
         policy: &Policy,
         tx: &mut Tx,
         ids: &[String],
-        at: OffsetDateTime,
+        cause: &AccessCause<'_>,
         events: &mut Vec<Event>,
     ) -> DirectoryResult<Vec<(String, AccessSummary, AccessSummary)>> {
-        let at_text = scim_protocol::datetime::format(at);
+        let at_text = scim_protocol::datetime::format(cause.at);
         let mut changed = Vec::new();
         for id in ids {
             let Some(pk) = tx.live_user_pk(id).await? else {
@@ -131,7 +140,8 @@ impl Directory {
             if before != after {
                 changed.push((id.clone(), before, after));
             }
-            events.extend(self.store_access(tx, pk, id, &row.access, &access).await?);
+            let stored = self.store_access(tx, pk, id, &row.access, &access, cause);
+            events.extend(stored.await?);
             tx.bump_user(pk, &at_text).await?;
         }
         Ok(changed)
@@ -204,8 +214,18 @@ impl Directory {
     ) -> DirectoryResult<usize> {
         let policy = self.policy_in(tx).await?;
         let mut events = Vec::new();
+        let by = AuditEntry {
+            actor: applier.actor.clone(),
+            actor_user_id: applier.actor_user_id.clone(),
+            ..AuditEntry::default()
+        };
+        let cause = AccessCause {
+            at,
+            audit: &by,
+            successor: None,
+        };
         let changed = self
-            .recompute_with(&policy, tx, ids, at, &mut events)
+            .recompute_with(&policy, tx, ids, &cause, &mut events)
             .await?;
         for (id, before, after) in &changed {
             let audit = AuditEntry {
@@ -221,6 +241,26 @@ impl Directory {
         }
         tx.record_events(at, &events).await?;
         Ok(changed.len())
+    }
+}
+
+/// What changes a user's access: when, who (the change's audit row: its
+/// actor, request and job), and the successor an admin named for the
+/// user's assets should the change make them a viewer.
+pub(super) struct AccessCause<'a> {
+    pub(super) at: OffsetDateTime,
+    pub(super) audit: &'a AuditEntry,
+    pub(super) successor: Option<&'a str>,
+}
+
+impl<'a> AccessCause<'a> {
+    /// The cause a change's record gives (no successor named).
+    pub(super) fn of(change: &'a Change) -> Self {
+        AccessCause {
+            at: change.at,
+            audit: &change.audit,
+            successor: None,
+        }
     }
 }
 

@@ -379,7 +379,9 @@ impl Directory {
         if_match: Option<&str>,
     ) -> DirectoryResult<()> {
         if kind == Kind::User {
-            self.delete_user(ctx, id, if_match, None, false).await?;
+            // The identity provider cannot choose: the assets are handed on.
+            let assets = super::lifecycle::Assets::default();
+            self.delete_user(ctx, id, if_match, assets, false).await?;
             return Ok(());
         }
         let tx = self.store.write(&ctx.tenant).await?;

@@ -4,16 +4,15 @@
 //! commit with the change.
 
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use super::guards::{
     check_if_match, check_seat, check_unique, is_active_super_admin, resolve_members,
     SuperAdminGuard,
 };
-use super::recompute::access_events;
+use super::recompute::AccessCause;
 use super::{Directory, DirectoryError, DirectoryResult};
 use crate::directory::access::UserFacts;
-use crate::store::{group_facts, Change, Event, StoredResource, Tx};
+use crate::store::{group_facts, Access, Change, Event, StoredResource, Tx};
 use scim_protocol::datetime;
 use scim_protocol::patch::{MemberOp, MemberRef};
 use scim_protocol::schema::Kind;
@@ -30,7 +29,8 @@ pub(super) struct Update {
 struct Effects {
     members_changed: u64,
     touched: Vec<String>,
-    access_changed: Option<crate::store::Access>,
+    /// The user's effective access before and after.
+    access_changed: Option<(Access, Access)>,
     events: Vec<Event>,
 }
 
@@ -92,7 +92,7 @@ impl Directory {
         };
         if kind == Kind::Group && !members.is_empty() {
             let ops = [MemberOp::Add(members.to_vec())];
-            self.change_members(tx, pk, id, &ops, change.at, &mut events)
+            self.change_members(tx, pk, id, &ops, change, &mut events)
                 .await?;
         }
         tx.record(change).await?;
@@ -117,7 +117,7 @@ impl Directory {
         pk: i64,
         id: &str,
         ops: &[MemberOp],
-        at: OffsetDateTime,
+        change: &Change,
         events: &mut Vec<Event>,
     ) -> DirectoryResult<()> {
         let matters = self.group_matters(tx, id, &[]).await?;
@@ -126,7 +126,8 @@ impl Directory {
         let (_, touched) = tx.apply_member_changes(pk, &changes).await?;
         if matters {
             let users = tx.users_within(&touched).await?;
-            self.recompute_users(tx, &users, at, events).await?;
+            let cause = AccessCause::of(change);
+            self.recompute_users(tx, &users, &cause, events).await?;
             guard.check(tx).await?;
         }
         Ok(())
@@ -242,14 +243,8 @@ impl Directory {
                         },
                     )
                     .await?;
-                if access.user_type != row.access.user_type {
-                    check_seat(tx, &access.user_type).await?;
-                }
                 if access != row.access {
-                    effects
-                        .events
-                        .extend(access_events(&current.id, &row.access, &access));
-                    effects.access_changed = Some(access);
+                    effects.access_changed = Some((row.access, access));
                 }
             }
         }
@@ -284,11 +279,13 @@ impl Directory {
             Kind::User => {
                 tx.update_user_data(current.pk, &update.data, version, &now)
                     .await?;
-                if let Some(a) = &effects.access_changed {
-                    tx.write_access(current.pk, a).await?;
-                }
                 tx.replace_user_values(current.pk, &current.data, &update.data)
                     .await?;
+                if let Some((old, new)) = &effects.access_changed {
+                    let cause = AccessCause::of(&update.change);
+                    let events = self.store_access(tx, current.pk, &current.id, old, new, &cause);
+                    effects.events.extend(events.await?);
+                }
                 let (status, access) = tx.user_status_access(current.pk).await?;
                 stored.status = Some(status);
                 stored.access = access;
@@ -305,7 +302,8 @@ impl Directory {
                         ids.push(current.id.clone());
                     }
                     let users = tx.users_within(&ids).await?;
-                    self.recompute_users(tx, &users, at, &mut effects.events)
+                    let cause = AccessCause::of(&update.change);
+                    self.recompute_users(tx, &users, &cause, &mut effects.events)
                         .await?;
                 }
             }
@@ -342,7 +340,8 @@ impl Directory {
         self.detach_member(&mut tx, id, kind, &change).await?;
         tx.delete_row(kind, current.pk).await?;
         let mut events = Vec::new();
-        self.recompute_users(&mut tx, &affected, change.at, &mut events)
+        let cause = AccessCause::of(&change);
+        self.recompute_users(&mut tx, &affected, &cause, &mut events)
             .await?;
         guard.check(&mut tx).await?;
         tx.record(&change).await?;
@@ -390,6 +389,7 @@ pub(super) fn group_change(
             object_name: None,
             action: "updated".into(),
             description,
+            details: None,
             ..base.audit.clone()
         },
         event: Event {

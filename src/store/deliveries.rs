@@ -93,8 +93,10 @@ const EVENT_COLUMNS: &str =
 const TRANSFER_COLUMNS: &str = "id, 'ownership.transfer', user_id, created, attempts, next_attempt_at, last_error, dead_at, replayed_at";
 /// Rows of `outbox` still to deliver.
 const EVENT_QUEUED: &str = "delivered_at IS NULL AND dead_at IS NULL";
-/// Rows of `transfers` still to deliver.
-const TRANSFER_QUEUED: &str = "delivered_at IS NULL AND cancelled_at IS NULL AND dead_at IS NULL";
+/// Rows of `transfers` still to deliver (one waiting for a successor is
+/// not yet a delivery).
+const TRANSFER_QUEUED: &str =
+    "delivered_at IS NULL AND cancelled_at IS NULL AND dead_at IS NULL AND waiting IS NULL";
 const TRANSFER_DEAD: &str = "delivered_at IS NULL AND cancelled_at IS NULL AND dead_at IS NOT NULL";
 
 fn record(kind: DeliveryKind, r: DeliveryRow) -> DeliveryRecord {
@@ -115,7 +117,7 @@ fn record(kind: DeliveryKind, r: DeliveryRow) -> DeliveryRecord {
 }
 
 /// A transfer call's row: id, tenant id, tenant name, user, successor, key,
-/// payload, attempts, queued (or replayed) at.
+/// payload, attempts, queued (or replayed) at, reason, assets.
 type TransferRow = (
     i64,
     i64,
@@ -125,6 +127,8 @@ type TransferRow = (
     String,
     String,
     i64,
+    String,
+    String,
     String,
 );
 
@@ -246,7 +250,7 @@ impl Store {
     ) -> StoreResult<Vec<TransferCall>> {
         let rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "SELECT x.id, t.id, t.name, x.user_id, x.successor_id, x.idempotency_key, x.payload, x.attempts,
-                    COALESCE(x.replayed_at, x.created)
+                    COALESCE(x.replayed_at, x.created), x.reason, x.assets
              FROM transfers x JOIN tenants t ON t.id = x.tenant_id
              WHERE x.{TRANSFER_QUEUED} AND x.next_attempt_at <= $1
              ORDER BY x.next_attempt_at, x.id LIMIT $2"
@@ -268,6 +272,8 @@ impl Store {
                     payload,
                     attempts,
                     since,
+                    reason,
+                    assets,
                 )| {
                     TransferCall {
                         id,
@@ -278,6 +284,8 @@ impl Store {
                         payload,
                         attempts,
                         since,
+                        reason,
+                        assets,
                     }
                 },
             )

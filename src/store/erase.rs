@@ -65,7 +65,7 @@ const AUDIT: Place = Place {
     table: "audit_log",
     key: &["id"],
     text: &["description", "object_name", "actor", "request_id"],
-    json: &[],
+    json: &["details"],
     tenant: ("tenant_id = ", ""),
 };
 const EVENTS: Place = Place {

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use super::sql::{fetch_all, SqlFrag};
 use super::{
-    AuditEntry, AuditQuery, Change, Event, EventRecord, Store, StoreError, StoreResult, Tenant, Tx,
+    AuditEntry, AuditQuery, Change, Event, EventRecord, NewTransfer, Store, StoreError,
+    StoreResult, Tenant, Tx,
 };
 use scim_protocol::datetime;
 use sqlx::Row;
@@ -31,7 +32,7 @@ impl Store {
     pub async fn audit_page(&self, tenant: &Tenant, q: &AuditQuery) -> StoreResult<Vec<Value>> {
         let mut f = SqlFrag::new();
         f.sql(
-            "SELECT id, at, actor, actor_user_id, source_ip, request_id, job_id, object_type, object_id, object_name, action, description
+            "SELECT id, at, actor, actor_user_id, source_ip, request_id, job_id, object_type, object_id, object_name, action, description, details
              FROM audit_log WHERE tenant_id = ",
         );
         f.int(tenant.id);
@@ -75,7 +76,7 @@ impl Store {
         let rows = fetch_all(&mut *self.read.acquire().await?, f).await?;
         rows.iter()
             .map(|r| {
-                Ok(serde_json::json!({
+                let mut entry = serde_json::json!({
                     "id": r.try_get::<i64, _>("id")?,
                     "at": r.try_get::<String, _>("at")?,
                     "actor": r.try_get::<String, _>("actor")?,
@@ -88,7 +89,13 @@ impl Store {
                     "objectName": r.try_get::<Option<String>, _>("object_name")?,
                     "action": r.try_get::<String, _>("action")?,
                     "description": r.try_get::<String, _>("description")?,
-                }))
+                });
+                // Details only where an entry has them.
+                if let Some(d) = r.try_get::<Option<String>, _>("details")? {
+                    entry["details"] = serde_json::from_str(&d)
+                        .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?;
+                }
+                Ok(entry)
             })
             .collect()
     }
@@ -138,29 +145,29 @@ impl Store {
 
     /// Pending ownership transfers of a tenant, oldest first.
     pub async fn pending_transfers(&self, tenant: &Tenant) -> StoreResult<Vec<PendingTransfer>> {
-        type Row = (String, String, i64, String, Option<String>, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT user_id, successor_id, attempts, next_attempt_at, last_error, dead_at FROM transfers
+        let rows = sqlx::query(
+            "SELECT user_id, successor_id, reason, assets, waiting, attempts, next_attempt_at, last_error, dead_at
+             FROM transfers
              WHERE tenant_id = $1 AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
         )
         .bind(tenant.id)
         .fetch_all(&mut *self.read.acquire().await?)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(user_id, successor_id, attempts, next_attempt_at, last_error, dead_at)| {
-                    PendingTransfer {
-                        user_id,
-                        successor_id,
-                        attempts,
-                        next_attempt_at,
-                        last_error,
-                        dead_at,
-                    }
-                },
-            )
-            .collect())
+        rows.iter()
+            .map(|r| {
+                Ok(PendingTransfer {
+                    user_id: r.try_get("user_id")?,
+                    successor_id: r.try_get("successor_id")?,
+                    reason: r.try_get("reason")?,
+                    assets: r.try_get("assets")?,
+                    waiting: r.try_get("waiting")?,
+                    attempts: r.try_get("attempts")?,
+                    next_attempt_at: r.try_get("next_attempt_at")?,
+                    last_error: r.try_get("last_error")?,
+                    dead_at: r.try_get("dead_at")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -168,7 +175,14 @@ impl Store {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingTransfer {
     pub user_id: String,
+    /// '' when there is none (the assets are deleted, or it waits).
     pub successor_id: String,
+    /// `deletion` or `viewer`.
+    pub reason: String,
+    /// `transfer` or `delete`.
+    pub assets: String,
+    /// Why it waits for an admin to name a successor.
+    pub waiting: Option<String>,
     /// Calls made so far.
     pub attempts: i64,
     pub next_attempt_at: String,
@@ -191,8 +205,8 @@ impl Tx {
     pub async fn record_audit(&mut self, at: OffsetDateTime, a: &AuditEntry) -> StoreResult<()> {
         let tid = self.tid();
         sqlx::query(
-            "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description, job_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description, job_id, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(tid)
         .bind(datetime::format(at))
@@ -206,6 +220,7 @@ impl Tx {
         .bind(&a.action)
         .bind(&a.description)
         .bind(&a.job_id)
+        .bind(a.details.as_ref().map(Value::to_string))
         .execute(self.conn())
         .await?;
         Ok(())
@@ -229,41 +244,95 @@ impl Tx {
         Ok(())
     }
 
-    /// Queue an ownership-transfer call, due at once.
-    pub async fn queue_transfer(
-        &mut self,
-        user_id: &str,
-        successor_id: &str,
-        idempotency_key: &str,
-        payload: &Value,
-        at: &str,
-    ) -> StoreResult<()> {
+    /// Queue an ownership-transfer call: due at once, unless it waits for
+    /// a successor.
+    pub async fn queue_transfer(&mut self, t: &NewTransfer<'_>) -> StoreResult<()> {
         let tid = self.tid();
         sqlx::query(
-            "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO transfers (tenant_id, user_id, successor_id, idempotency_key, payload, created, next_attempt_at, reason, assets, waiting)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tid)
-        .bind(user_id)
-        .bind(successor_id)
-        .bind(idempotency_key)
-        .bind(payload.to_string())
-        .bind(at)
-        .bind(at)
+        .bind(t.user_id)
+        .bind(t.successor_id)
+        .bind(t.idempotency_key)
+        .bind(t.payload.to_string())
+        .bind(t.at)
+        .bind(t.at)
+        .bind(t.reason)
+        .bind(t.assets)
+        .bind(t.waiting)
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
-    /// Cancel a user's transfers not delivered yet (a restore).
-    pub async fn cancel_transfers(&mut self, user_id: &str, at: &str) -> StoreResult<()> {
+    /// Cancel a user's transfers of `reason` not delivered yet (a restore
+    /// cancels the deletion's); how many. `waiting_only`: only those
+    /// waiting for a successor.
+    pub async fn cancel_transfers(
+        &mut self,
+        user_id: &str,
+        reason: &str,
+        waiting_only: bool,
+        at: &str,
+    ) -> StoreResult<u64> {
         let tid = self.tid();
-        sqlx::query(
-            "UPDATE transfers SET cancelled_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND delivered_at IS NULL AND cancelled_at IS NULL",
-        )
+        let waiting = if waiting_only {
+            " AND waiting IS NOT NULL"
+        } else {
+            ""
+        };
+        Ok(sqlx::query(&format!(
+            "UPDATE transfers SET cancelled_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND reason = $4
+             AND delivered_at IS NULL AND cancelled_at IS NULL{waiting}"
+        ))
         .bind(at)
         .bind(tid)
         .bind(user_id)
+        .bind(reason)
+        .execute(self.conn())
+        .await?
+        .rows_affected())
+    }
+
+    /// A user's transfers waiting for a successor: id and payload.
+    pub async fn waiting_transfers(&mut self, user_id: &str) -> StoreResult<Vec<(i64, Value)>> {
+        let tid = self.tid();
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, payload FROM transfers WHERE tenant_id = $1 AND user_id = $2
+             AND waiting IS NOT NULL AND delivered_at IS NULL AND cancelled_at IS NULL ORDER BY id",
+        )
+        .bind(tid)
+        .bind(user_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.into_iter()
+            .map(|(id, p)| {
+                let payload =
+                    serde_json::from_str(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((id, payload))
+            })
+            .collect()
+    }
+
+    /// A waiting transfer gets its successor (and the payload naming
+    /// them): due at once.
+    pub async fn name_transfer_successor(
+        &mut self,
+        id: i64,
+        successor_id: &str,
+        payload: &Value,
+        at: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE transfers SET successor_id = $1, payload = $2, waiting = NULL, next_attempt_at = $3
+             WHERE id = $4 AND waiting IS NOT NULL",
+        )
+        .bind(successor_id)
+        .bind(payload.to_string())
+        .bind(at)
+        .bind(id)
         .execute(self.conn())
         .await?;
         Ok(())

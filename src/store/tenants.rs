@@ -155,6 +155,18 @@ impl Tx {
         )
     }
 
+    /// The fallback owner the tenant's settings name (an id), if any.
+    pub async fn fallback_owner(&mut self) -> StoreResult<Option<String>> {
+        let tid = self.tid();
+        Ok(
+            sqlx::query_scalar("SELECT fallback_owner FROM tenants WHERE id = $1")
+                .bind(tid)
+                .fetch_optional(self.conn())
+                .await?
+                .flatten(),
+        )
+    }
+
     /// Live users of a type (disabled ones included: they hold their seat).
     pub async fn seats_used(&mut self, user_type: &str) -> StoreResult<i64> {
         let tid = self.tid();

@@ -130,6 +130,28 @@ pub struct TransferCall {
     pub attempts: i64,
     /// When it was queued, or last replayed (its age counts from then).
     pub since: String,
+    /// Why: `deletion`, or `viewer` (the user became a viewer).
+    pub reason: String,
+    /// `transfer` (to the successor) or `delete` (the host deletes them).
+    pub assets: String,
+}
+
+/// An ownership-transfer call to queue, in the transaction of the change
+/// that makes it.
+#[derive(Debug, Clone)]
+pub struct NewTransfer<'a> {
+    pub user_id: &'a str,
+    /// '' when there is none: the assets are deleted, or it waits.
+    pub successor_id: &'a str,
+    pub idempotency_key: &'a str,
+    pub payload: &'a Value,
+    pub at: &'a str,
+    /// `deletion` or `viewer`.
+    pub reason: &'a str,
+    /// `transfer` or `delete`.
+    pub assets: &'a str,
+    /// Why it waits for an admin to name a successor (not due until then).
+    pub waiting: Option<&'a str>,
 }
 
 /// An undelivered event of a tenant's queue.
@@ -178,6 +200,9 @@ pub struct AuditEntry {
     pub object_name: Option<String>,
     pub action: String,
     pub description: String,
+    /// Data beside the words (a JSON object): what the host said it moved
+    /// in an ownership transfer, the successor, the reason.
+    pub details: Option<Value>,
 }
 
 /// An event for the host platform (outbox row).

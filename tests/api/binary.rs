@@ -134,7 +134,7 @@ fn audit_export_as_jsonl_and_csv() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description,job_id"
+        "id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description,job_id,details"
     );
     assert_eq!(rows.len(), 4);
     assert!(rows[2].contains(",\"a,comma\",created,"), "{}", rows[2]);

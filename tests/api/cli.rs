@@ -228,6 +228,26 @@ fn user_and_group_commands_mirror_the_admin_api() {
         call_json(&["user", "restore", v["id"].as_str().unwrap()])["status"],
         "created"
     );
+    // Or the assets are removed with the account: no successor.
+    let both = [
+        "user",
+        "delete",
+        "u05",
+        "--delete-assets",
+        "--transfer-to",
+        "u06",
+    ];
+    let both = with(&both);
+    let both: Vec<&str> = both.iter().map(String::as_str).collect();
+    assert!(!rollcall(&db, &both).status.success(), "one or the other");
+    let v = call_json(&["user", "delete", "u05", "--delete-assets"]);
+    assert_eq!(
+        (v["status"].as_str(), v["deletion"]["assets"].as_str()),
+        (Some("deleted"), Some("delete"))
+    );
+    assert!(v["deletion"]["successor"].is_null(), "{v}");
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(call_json(&["user", "restore", id])["status"], "created");
 
     let groups = call(&["group", "list"]);
     assert!(

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::support::{patch_body, Resp, TestApp, USER};
 
+mod assets;
 mod audit;
 mod browser;
 mod connections;

@@ -11,12 +11,17 @@ use crate::directory::{access, admin, event_kinds, root, ACCESS, ACME};
 use crate::support::{json_view, patch_body, TestApp, ENTERPRISE, USER};
 
 /// A host platform on a loopback port: records every call and answers with
-/// the queued statuses (then 200).
+/// the queued replies (a status, a body and a header a host might send),
+/// else the queued statuses, then 200.
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub calls: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     pub answers: Arc<Mutex<VecDeque<u16>>>,
+    pub replies: Arc<Mutex<VecDeque<(u16, String)>>>,
 }
+
+/// The value of a header every queued reply carries: never to be kept.
+pub const HOST_HEADER_SECRET: &str = "host-session-4f1d-never-kept";
 
 impl Receiver {
     pub async fn start() -> (Receiver, String) {
@@ -34,8 +39,13 @@ impl Receiver {
                 let r = r.clone();
                 async move {
                     r.calls.lock().unwrap().push((headers, body));
-                    let code = r.answers.lock().unwrap().pop_front().unwrap_or(200);
-                    StatusCode::from_u16(code).unwrap()
+                    let reply = r.replies.lock().unwrap().pop_front();
+                    let (code, body) = reply.unwrap_or_else(|| {
+                        let code = r.answers.lock().unwrap().pop_front().unwrap_or(200);
+                        (code, String::new())
+                    });
+                    let header = ("set-cookie", format!("session={HOST_HEADER_SECRET}"));
+                    (StatusCode::from_u16(code).unwrap(), [header], body)
                 }
             }),
         );
@@ -65,7 +75,7 @@ pub fn verify(headers: &HeaderMap, body: &str) -> bool {
     rollcall::directory::hooks::sign(SECRET, ts, body) == sig && sig.starts_with("v1=")
 }
 
-async fn with_hook(url: &str, extra: &str) -> TestApp {
+pub async fn with_hook(url: &str, extra: &str) -> TestApp {
     let acme = ACME.replace(
         "[tenants.acme]\n",
         "[tenants.acme]\nfallback_owner = \"it@acme.test\"\n",

@@ -55,6 +55,7 @@ mod deprovision_end;
 mod directory;
 mod invitations;
 mod lifecycle;
+mod ownership;
 mod policy;
 mod purge;
 mod request_log;

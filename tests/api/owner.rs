@@ -74,7 +74,7 @@ async fn rule_nobody_disables_bans_or_deletes_the_owner() {
     ));
     let e = app
         .directory
-        .delete_user(&op, &founder, None, None, true)
+        .delete_user(&op, &founder, None, Default::default(), true)
         .await;
     assert!(matches!(
         e,

@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 use crate::directory::{acme, admin, root};
 use crate::support::{admin_token, TestApp, ENTERPRISE, USER};
 
-async fn get_policy(app: &TestApp, token: &str) -> Value {
+pub async fn get_policy(app: &TestApp, token: &str) -> Value {
     let r = admin(app, token, Method::GET, "/admin/v1/policy", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body
 }
 
-async fn put_policy(app: &TestApp, token: &str, doc: &Value) -> crate::support::Resp {
+pub async fn put_policy(app: &TestApp, token: &str, doc: &Value) -> crate::support::Resp {
     admin(
         app,
         token,
@@ -29,7 +29,7 @@ async fn put_policy(app: &TestApp, token: &str, doc: &Value) -> crate::support::
 }
 
 /// Wait for the apply of `version` to end; its progress.
-async fn applied(app: &TestApp, token: &str, version: i64) -> Value {
+pub async fn applied(app: &TestApp, token: &str, version: i64) -> Value {
     for _ in 0..200 {
         let r = admin(app, token, Method::GET, "/admin/v1/policy/apply", None).await;
         if r.status == StatusCode::OK
@@ -59,7 +59,7 @@ async fn effective(app: &TestApp, id: &str) -> Value {
     crate::directory::access(app, id).await
 }
 
-fn rule_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
+pub fn rule_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
     doc["rules"]
         .as_array_mut()
         .unwrap()

@@ -4,9 +4,11 @@
 use serde_json::{json, Value};
 
 use super::super::guards::{check_seat, check_unique};
+use super::super::recompute::AccessCause;
 use super::super::write::group_change;
 use super::super::{Directory, DirectoryResult};
 use super::delete::deleted_user;
+use super::successor::DELETION;
 use crate::store::{Change, Tx, UserRecord};
 use scim_protocol::datetime;
 use scim_protocol::schema::Kind;
@@ -27,7 +29,7 @@ impl Directory {
             .await?;
         check_seat(tx, &user.user_type).await?;
         let at = datetime::format(change.at);
-        tx.cancel_transfers(&user.id, &at).await?;
+        tx.cancel_transfers(&user.id, DELETION, false, &at).await?;
         for g in former_groups(&user) {
             if tx.readd_member(&g, &user.id, &at).await? {
                 let c = group_change(
@@ -41,8 +43,9 @@ impl Directory {
         }
         tx.undelete(user.pk, &at).await?;
         let (row, access) = self.compute_access(tx, user.pk, &user.id).await?;
+        let cause = AccessCause::of(&change);
         let events = self
-            .store_access(tx, user.pk, &user.id, &row.access, &access)
+            .store_access(tx, user.pk, &user.id, &row.access, &access, &cause)
             .await?;
         tx.record(&change).await?;
         tx.record_events(change.at, &events).await?;

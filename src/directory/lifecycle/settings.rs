@@ -37,6 +37,14 @@ impl Directory {
         if let Some(Some(t)) = &change.user_type {
             check_type(t)?;
         }
+        if let Some(to) = &change.transfer_to {
+            text::check("transferTo", to, TextRule::NAME)?;
+            if change.user_type != Some(Some("viewer".to_string())) {
+                return Err(DirectoryError::Invalid(
+                    "transferTo names who receives the assets of a user made a viewer: it goes with \"type\": \"viewer\" only".into(),
+                ));
+            }
+        }
         if let Some(Some(r)) = &change.role {
             let rank = catalog.rank(r).ok_or_else(|| {
                 DirectoryError::Invalid(format!(

@@ -1,12 +1,55 @@
 //! Who receives a leaver's assets: the successor named in the request,
 //! else the user's manager (enterprise extension), else the tenant's
-//! fallback owner; and the ownership-transfer call the host is sent.
+//! fallback owner — or nobody, when an admin has the assets deleted with
+//! the account; and the ownership-transfer call the host is sent.
 
 use serde_json::{json, Value};
 
 use super::super::{DirectoryError, DirectoryResult};
-use crate::store::{Tx, UserRecord};
+use crate::store::{NewTransfer, Tx, UserRecord};
 use scim_protocol::schema::URN_ENTERPRISE;
+
+/// A transfer made because the user is deleted.
+pub(crate) const DELETION: &str = "deletion";
+/// A transfer made because the user became a viewer (viewers own nothing).
+pub(crate) const VIEWER: &str = "viewer";
+
+/// What becomes of a deleted user's assets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assets {
+    /// Handed on: to the successor named (id or userName), else the
+    /// manager, else the fallback owner.
+    Transfer(Option<String>),
+    /// Deleted with the account (the host is told to delete them; no
+    /// successor).
+    Delete,
+}
+
+impl Default for Assets {
+    fn default() -> Self {
+        Assets::Transfer(None)
+    }
+}
+
+impl Assets {
+    /// From a request's `assets` (`transfer`, the default, or `delete`)
+    /// and `transfer_to`; a successor named for assets to delete is refused.
+    pub fn from_request(
+        assets: Option<&str>,
+        transfer_to: Option<String>,
+    ) -> DirectoryResult<Assets> {
+        match (assets.unwrap_or("transfer"), transfer_to) {
+            ("transfer", to) => Ok(Assets::Transfer(to)),
+            ("delete", None) => Ok(Assets::Delete),
+            ("delete", Some(to)) => Err(DirectoryError::Invalid(format!(
+                "assets=delete leaves nothing to hand over, yet transfer_to names \"{to}\": give one or the other"
+            ))),
+            (other, _) => Err(DirectoryError::Invalid(format!(
+                "assets must be transfer or delete, not \"{other}\""
+            ))),
+        }
+    }
+}
 
 /// Where a deletion's successor comes from, in order.
 #[derive(Debug, Clone, Default)]
@@ -21,10 +64,13 @@ pub struct SuccessorChoice {
     pub retention_days: i64,
     /// The key must be the user's id (SCIM); else a userName works too.
     pub by_id: bool,
+    /// The assets are deleted with the account: no successor is sought.
+    pub delete_assets: bool,
 }
 
-/// The successor of a deletion. `Ok(Err(why))` when there is none; a
-/// requested successor that is not usable is refused outright.
+/// The successor of a deletion (or of a viewer's hand-over). `Ok(Err(why))`
+/// when there is none; a requested successor that is not usable is refused
+/// outright.
 pub(super) async fn resolve_successor(
     tx: &mut Tx,
     user: &UserRecord,
@@ -53,11 +99,15 @@ pub(super) async fn resolve_successor(
         },
         None => why.push("the tenant has no fallback owner".into()),
     }
-    Ok(Err(format!(
-        "{}; name one with POST /admin/v1/users/{}/transfer",
-        why.join(", "),
+    Ok(Err(why.join(", ")))
+}
+
+/// Why a transfer waits, and how an admin ends the wait.
+pub(super) fn waiting_reason(why: &str, user: &UserRecord) -> String {
+    format!(
+        "{why}; name one with POST /admin/v1/users/{}/transfer",
         user.id
-    )))
+    )
 }
 
 /// Another live user by id or userName who can own assets: of type
@@ -105,27 +155,57 @@ fn successor(s: &UserRecord, source: &str) -> Value {
     json!({"id": s.id, "userName": s.user_name, "source": source})
 }
 
-/// Queue the ownership-transfer call of a deletion (a row in the deletion's
-/// transaction), due now.
+/// What an ownership-transfer call asks of the host.
+pub(super) struct Order<'a> {
+    /// [`DELETION`] or [`VIEWER`].
+    pub reason: &'static str,
+    /// Who receives the assets. None and not waiting: the host deletes
+    /// them (`assets: delete`).
+    pub successor: Option<&'a Value>,
+    /// Why the call waits for an admin to name a successor (it is not
+    /// due until then).
+    pub waiting: Option<&'a str>,
+}
+
+/// Queue an ownership-transfer call (a row in the transaction of the change
+/// that makes it), due now unless it waits.
 pub(super) async fn queue_transfer(
     tx: &mut Tx,
     user: &UserRecord,
-    successor: &Value,
+    order: &Order<'_>,
     at: &str,
     actor: &str,
 ) -> DirectoryResult<()> {
     let key = uuid::Uuid::new_v4().to_string();
+    let assets = match (order.successor, order.waiting) {
+        (None, None) => "delete",
+        _ => "transfer",
+    };
     let payload = json!({
         "type": "ownership.transfer",
         "idempotencyKey": key,
         "tenant": tx.tenant().name,
+        "reason": order.reason,
+        "assets": assets,
         "user": {"id": user.id, "userName": user.user_name},
-        "successor": successor,
+        "successor": order.successor,
         "requestedAt": at,
         "requestedBy": actor,
     });
-    let successor_id = successor["id"].as_str().unwrap_or_default();
-    tx.queue_transfer(&user.id, successor_id, &key, &payload, at)
-        .await?;
+    let successor_id = order
+        .successor
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default();
+    tx.queue_transfer(&NewTransfer {
+        user_id: &user.id,
+        successor_id,
+        idempotency_key: &key,
+        payload: &payload,
+        at,
+        reason: order.reason,
+        assets,
+        waiting: order.waiting,
+    })
+    .await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::super::guards::{is_active_super_admin, SuperAdminGuard};
+use super::super::recompute::AccessCause;
 use super::super::{Directory, DirectoryError, DirectoryResult};
 use crate::store::{Access, Change, Event, Tx, UserRecord};
 use scim_protocol::datetime;
@@ -17,8 +18,12 @@ pub enum UserOp {
     Unban,
     SetActive(bool),
     /// A JSON merge patch (RFC 7386) of the local admin settings, applied
-    /// inside the transaction.
-    MergeLocal(Value),
+    /// inside the transaction; `transfer_to` receives the user's assets
+    /// should the change make them a viewer.
+    MergeLocal {
+        patch: Value,
+        transfer_to: Option<String>,
+    },
     SignIn,
 }
 
@@ -65,8 +70,15 @@ impl Directory {
         // A repeat sign-in gets a new version only when it moved the
         // effective access (new claims from an ID token).
         let moved = access != row.access;
+        let cause = AccessCause {
+            successor: match &op {
+                UserOp::MergeLocal { transfer_to, .. } => transfer_to.as_deref(),
+                _ => None,
+            },
+            ..AccessCause::of(&change)
+        };
         applied.events.extend(
-            self.store_access(tx, user.pk, &user.id, &row.access, &access)
+            self.store_access(tx, user.pk, &user.id, &row.access, &access, &cause)
                 .await?,
         );
         if applied.bump || moved {
@@ -134,7 +146,7 @@ async fn apply(tx: &mut Tx, user: &UserRecord, op: &UserOp, at: &str) -> Directo
             }
             out.changed = was != *on;
         }
-        UserOp::MergeLocal(patch) => {
+        UserOp::MergeLocal { patch, .. } => {
             let mut local = user.local.clone();
             merge_patch(&mut local, patch);
             out.changed = local != user.local;

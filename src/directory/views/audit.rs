@@ -45,6 +45,13 @@ pub struct AuditRecord {
     /// The change in words.
     #[schema(example = "user banned: left the company")]
     pub description: String,
+    /// Data beside the words, on some actions: on `ownership_transferred`
+    /// and `assets_deleted` the `reason` (`deletion` or `viewer`), the
+    /// `successor`, and what the host's answer listed as moved (`moved`,
+    /// `movedCount`, `truncated`). Absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"reason": "viewer", "moved": [{"type": "notebook", "id": "n1", "name": "Q3"}], "movedCount": 1}))]
+    pub details: Option<Value>,
 }
 
 /// A page of audit entries, oldest first.

@@ -163,10 +163,23 @@ pub struct TenantChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferView {
-    /// The deleted user's id.
+    /// The user's id: deleted, or (`reason: viewer`) a live viewer.
     pub user_id: String,
-    /// The successor's id.
-    pub successor_id: String,
+    /// The successor's id; `null` when the assets are deleted
+    /// (`assets: delete`) or the transfer waits for one.
+    pub successor_id: Option<String>,
+    /// `deletion`, or `viewer`: the user became a viewer (viewers own
+    /// nothing) and stays.
+    #[schema(example = "deletion")]
+    pub reason: String,
+    /// `transfer` (to the successor) or `delete` (removed with the
+    /// account).
+    #[schema(example = "transfer")]
+    pub assets: String,
+    /// Why it waits for a successor (no call is made until an admin names
+    /// one with `POST /users/{id}/transfer`); `null` otherwise.
+    #[serde(default)]
+    pub waiting: Option<String>,
     /// Calls made so far.
     #[schema(example = 2)]
     pub attempts: i64,
@@ -187,7 +200,10 @@ impl From<crate::store::PendingTransfer> for TransferView {
     fn from(t: crate::store::PendingTransfer) -> Self {
         TransferView {
             user_id: t.user_id,
-            successor_id: t.successor_id,
+            successor_id: Some(t.successor_id).filter(|s| !s.is_empty()),
+            reason: t.reason,
+            assets: t.assets,
+            waiting: t.waiting,
             attempts: t.attempts,
             next_attempt_at: t.next_attempt_at,
             last_error: t.last_error,

@@ -90,9 +90,16 @@ impl From<&UserRecord> for Standing {
 #[serde(rename_all = "camelCase", default)]
 pub struct Deletion {
     /// `transferring` (the host platform is handing what they own to the
-    /// successor), `waiting` (for a successor: see `reason`) or `deleted`.
+    /// successor), `deleting_assets` (the host platform is deleting what
+    /// they owned: `assets` is `delete`), `waiting` (for a successor: see
+    /// `reason`) or `deleted`.
     #[schema(example = "transferring")]
     pub state: String,
+    /// `delete` when an admin had the assets removed with the account
+    /// (`DELETE …?assets=delete`); absent when they are handed on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "delete")]
+    pub assets: Option<String>,
     /// Who receives what the user owned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub successor: Option<DeletionSuccessor>,
@@ -479,6 +486,13 @@ pub struct AccessChange {
     #[serde(default)]
     #[schema(example = json!({"finance": "editor", "sandbox": null}))]
     pub projects: BTreeMap<String, Option<String>>,
+    /// With `"type": "viewer"` only: who receives the user's assets
+    /// (viewers own nothing), by id or userName, instead of their manager
+    /// or the tenant's fallback owner. Checked like a deletion's successor
+    /// when the change makes the user a viewer.
+    #[serde(rename = "transferTo", default)]
+    #[schema(example = "heir@acme.test")]
+    pub transfer_to: Option<String>,
 }
 
 /// Why a user is banned.

@@ -208,8 +208,14 @@ impl PageParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(super) struct DeleteParams {
-    /// The successor of the user's assets.
+    /// The successor of the user's assets (id or userName); default: their
+    /// manager, else the tenant's fallback owner. Not with `assets=delete`.
     pub transfer_to: Option<String>,
+    /// `transfer` (the default: the assets go to the successor) or
+    /// `delete` (they are removed with the account: the host is told to
+    /// delete them, and no successor is needed).
+    #[param(example = "delete")]
+    pub assets: Option<String>,
 }
 
 /// A user in the path.

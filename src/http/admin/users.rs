@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::extract::{AdminCtx, Body, Query};
 use super::params::{DeleteParams, UserPath};
 use crate::directory::admin::UserListParams;
+use crate::directory::lifecycle::Assets;
 use crate::directory::views::{
     AccessChange, AccessView, Invitation, InvitedUser, Page, PurgeResult, Reason, SignInResult,
     Successor, UserDetail, UserRow, UserView,
@@ -70,18 +71,17 @@ async fn user_get(
     Ok(Json(s.directory.user_detail(&ctx, &p.id).await?))
 }
 
-/// `DELETE /admin/v1/users/{id}?transfer_to=USER`
+/// `DELETE /admin/v1/users/{id}?transfer_to=USER` or `?assets=delete`
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(UserPath, DeleteParams),
-    responses((status = 200, description = "The deleted user and where the ownership transfer stands", body = UserView), ReadErrors, NotFound, ChangeErrors))]
+    responses((status = 200, description = "The deleted user and where the ownership transfer (or the deletion of the assets) stands", body = UserView), ReadErrors, NotFound, ChangeErrors))]
 async fn user_delete(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,
     Path(p): Path<UserPath>,
     Query(q): Query<DeleteParams>,
 ) -> Answer<UserView> {
-    let user = s
-        .directory
-        .delete_user(&ctx, &p.id, None, q.transfer_to, true);
+    let assets = Assets::from_request(q.assets.as_deref(), q.transfer_to)?;
+    let user = s.directory.delete_user(&ctx, &p.id, None, assets, true);
     Ok(Json(user.await?))
 }
 
@@ -169,9 +169,9 @@ async fn sign_in(
 }
 
 /// `POST /admin/v1/users/{id}/transfer`: name the successor of a deletion
-/// waiting for one.
+/// waiting for one, or of a viewer's hand-over waiting for one.
 #[utoipa::path(post, path = "/users/{id}/transfer", tag = "users", params(UserPath), request_body = Successor,
-    responses((status = 200, description = "The deleted user, its transfer queued", body = UserView), ReadErrors, NotFound, ChangeErrors))]
+    responses((status = 200, description = "The user, their transfer queued", body = UserView), ReadErrors, NotFound, ChangeErrors))]
 async fn transfer(
     State(s): State<AppState>,
     AdminCtx(ctx): AdminCtx,

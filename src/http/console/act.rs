@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::error::ConsoleError;
 use super::session::Change;
+use crate::directory::lifecycle::Assets;
 use crate::directory::views::AccessChange;
 use crate::http::AppState;
 
@@ -44,6 +45,8 @@ pub(super) struct AccessForm {
 pub(super) struct DeleteForm {
     return_to: Option<String>,
     successor: Option<String>,
+    /// `transfer` (the default) or `delete`.
+    assets: Option<String>,
     confirm: Option<String>,
 }
 
@@ -145,7 +148,7 @@ pub(super) async fn access(
         user_type: f.user_type.clone().map(Some),
         role: f.role.clone().map(Some),
         plan: f.plan.clone().map(|p| Some(p).filter(|p| !p.is_empty())),
-        projects: Default::default(),
+        ..AccessChange::default()
     };
     s.directory.set_access(&c.signed.ctx(), &id, change).await?;
     Ok(back(f.return_to.as_deref(), detail(&id)))
@@ -157,11 +160,18 @@ pub(super) async fn delete(
     c: Change<DeleteForm>,
 ) -> Done {
     confirmed(&s, &c, &id, c.form.confirm.as_deref()).await?;
-    let successor = c.form.successor.clone().filter(|x| !x.trim().is_empty());
+    // The successor picker serves a transfer only: with "Remove their
+    // assets with the account" chosen, what it shows is not asked for.
+    let assets = c.form.assets.as_deref().filter(|a| !a.is_empty());
+    let successor = match assets {
+        Some("delete") => None,
+        _ => c.form.successor.clone().filter(|x| !x.trim().is_empty()),
+    };
+    let assets = Assets::from_request(assets, successor)?;
     let ctx = c.signed.ctx();
     let user = s
         .directory
-        .delete_user(&ctx, &id, None, successor, true)
+        .delete_user(&ctx, &id, None, assets, true)
         .await?;
     Ok(back(c.form.return_to.as_deref(), detail(&user.id)))
 }

@@ -153,6 +153,13 @@ fn transfer_state(del: &Deletion) -> Option<String> {
             "Waiting for a successor: {}",
             del.reason.as_deref().unwrap_or("")
         )),
+        ("deleting_assets", _) => Some(
+            "Removing their assets: the host platform is deleting what they owned with the account."
+                .into(),
+        ),
+        ("deleted", _) if del.assets.as_deref() == Some("delete") => {
+            Some("What they owned was removed with the account.".into())
+        }
         ("deleted", Some(to)) => Some(format!("What they owned went to {to}.")),
         _ => None,
     }

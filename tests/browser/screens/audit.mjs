@@ -74,7 +74,7 @@ export async function auditScreens(page) {
   assert(/^audit-acme-\d{4}-\d{2}-\d{2}\.csv$/.test(csv.filename), `CSV file name: ${csv.filename}`);
   const rows = csvRows(csv.text);
   const header = rows[0];
-  assert(header.join() === 'id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description,job_id', `CSV header: ${header}`);
+  assert(header.join() === 'id,at,actor,actor_user_id,source_ip,request_id,object_type,object_id,object_name,action,description,job_id,details', `CSV header: ${header}`);
   const action = header.indexOf('action');
   assert(rows.length > 11 && rows.slice(1).every((r) => r[action] === 'created'), `CSV: ${rows.length - 1} created entries`);
   const jsonl = await download(page, 'Export JSONL');

@@ -1,5 +1,6 @@
 // The Users screens: search, filter, sort and page; ban with a reason;
-// the detail page, delete with a successor and restore; Seats and a
+// the detail page, delete with a successor (the assets transferred, the
+// default; or removed with the account) and restore; Seats and a
 // phone-width screen; the keyboard; a member's and a disabled user's view;
 // signing out.
 
@@ -99,6 +100,8 @@ export async function detailDeleteRestore(page, annId) {
   await page.getByRole('button', { name: 'Find' }).click();
   await page.waitForURL(/successor_search=bob/);
   await screen(page, 'delete');
+  assert(await page.getByLabel("Transfer ownership of the user's assets to another user").isChecked(), 'transferring the assets is the default');
+  assert(!(await page.getByLabel("Remove the assets with the user's account (no successor)").isChecked()), 'removing them is the other choice');
   await page.getByLabel('Successor', { exact: true }).selectOption({ label: 'Bob Stone (bob@acme.test)' });
   await page.getByLabel('Type ann@acme.test to confirm').fill('ann@acme.test');
   await page.getByRole('button', { name: 'Delete user' }).click();
