@@ -136,8 +136,15 @@ def wrk(script, port, args, duration, threads=2, conns=16, base="/scim/v2"):
     return {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
 
 
+def extra_config(a):
+    if not a.extra_config:
+        return ""
+    with open(a.extra_config) as f:
+        return "\n" + f.read()
+
+
 class Rollcall:
-    def __init__(self, binary, db, workdir, name):
+    def __init__(self, binary, db, workdir, name, extra=""):
         self.name = name
         self.port = free_port()
         self.token = subprocess.run([binary, "token", "create", "--tenant", "bench", "--database", db],
@@ -145,6 +152,7 @@ class Rollcall:
         cfg = os.path.join(workdir, "rollcall.toml")
         with open(cfg, "w") as f:
             f.write("bulk_max_operations = 10000\n")
+            f.write(extra)
         env = dict(os.environ, RUST_LOG="warn")
         self.log = open(os.path.join(workdir, f"{name}.log"), "w")
         self.proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", db,
@@ -215,7 +223,7 @@ def member_runs(srv, c, ids, pool_ids, big, duration, workdir, results):
 
 
 def run_rollcall(kind, a, db, workdir, results, sizes):
-    srv = Rollcall(a.rollcall, db, workdir, f"rollcall-{kind}")
+    srv = Rollcall(a.rollcall, db, workdir, f"rollcall-{kind}", extra_config(a))
     name = f"Rollcall ({'SQLite' if kind == 'sqlite' else 'PostgreSQL'})"
     srv.name = name
     try:
@@ -335,6 +343,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--peer-venv", default="/tmp/scim2server-venv-0.8.3")
     ap.add_argument("--out", default="")
+    ap.add_argument("--extra-config", default="", help="a TOML file appended to Rollcall's config (e.g. [request_log] enabled = false)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
     a = ap.parse_args()
     a.sizes = [int(s) for s in a.sizes.split(",") if s]
