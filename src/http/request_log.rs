@@ -46,7 +46,7 @@ impl Slot {
 #[derive(Default)]
 struct Copied {
     bytes: Vec<u8>,
-    complete: bool,
+    /// Some of the body was past the copy's limit.
     over: bool,
 }
 
@@ -109,10 +109,11 @@ impl Capture {
             return;
         };
         let error = resp.extensions().get::<ErrorLog>();
-        let body = self.body.lock().ok().map(|mut c| {
-            c.complete = !c.over;
-            (std::mem::take(&mut c.bytes), c.complete)
-        });
+        let body = self
+            .body
+            .lock()
+            .ok()
+            .map(|mut c| (std::mem::take(&mut c.bytes), !c.over));
         let route = if route == "unmatched" {
             format!("unmatched: {}", self.path)
         } else {

@@ -52,6 +52,17 @@ async fn scim_as(
     app.send(b.body(body).unwrap()).await.status
 }
 
+/// `GET /admin/v1/connections`' entry for `token`.
+async fn connection(app: &TestApp, admin_token: &str, token: &str) -> Value {
+    let r = admin(app, admin_token, Method::GET, "/admin/v1/connections", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["credential"] == token_id(token)))
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry for {}: {}", token_id(token), r.text))
+}
+
 fn token_id(token: &str) -> String {
     format!("token:{}", &token[3..15])
 }
@@ -232,28 +243,12 @@ async fn rule_connections_show_each_credentials_last_request_success_error_and_e
     assert!(unused["lastRequestAt"].is_null());
     // A success after the failure: errors in the window, not failing.
     app.get("/scim/v2/Users").await;
-    let r = admin(&app, &root, Method::GET, "/admin/v1/connections", None).await;
-    let okta = r
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["credential"] == token_id(&app.token))
-        .cloned()
-        .unwrap();
+    let okta = connection(&app, &root, &app.token).await;
     assert_eq!(okta["health"], "errors", "{okta}");
     // A day later the failure is out of the window.
     app.clock.advance(25 * 3600);
     app.get("/scim/v2/Users").await;
-    let r = admin(&app, &root, Method::GET, "/admin/v1/connections", None).await;
-    let okta = r
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["credential"] == token_id(&app.token))
-        .cloned()
-        .unwrap();
+    let okta = connection(&app, &root, &app.token).await;
     assert_eq!(okta["health"], "healthy", "{okta}");
     assert_eq!(okta["requests24h"], 1);
     assert_eq!(

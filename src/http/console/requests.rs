@@ -198,15 +198,16 @@ pub(super) async fn page(
     let log = s.directory.requests(&ctx, &filter).await?;
     let status = given(&q.status).unwrap_or_default();
     let credential = given(&q.credential).unwrap_or_default();
+    let health: Vec<HealthLine> = connections.iter().map(health_line).collect();
     let mut credentials = vec![Choice::new("", "All", &credential)];
     credentials.extend(
-        connections
+        health
             .iter()
-            .map(|c| Choice::new(c.credential.clone(), health_line(c).name, &credential)),
+            .map(|h| Choice::new(h.credential.clone(), h.name.clone(), &credential)),
     );
     Ok(RequestsPage {
         layout: Layout::of(&signed, "requests"),
-        health: connections.iter().map(health_line).collect(),
+        health,
         statuses: STATUSES
             .iter()
             .map(|(v, l)| Choice::new(*v, *l, &status))
