@@ -1,16 +1,56 @@
-//! `POST /Bulk` (RFC 7644 §3.7), executed: operations run one by one, each
-//! in its own transaction, creators of a `bulkId` before the operations
-//! referring to it (the plan comes from `scim_protocol::bulk`). The caller
-//! renders the outcome.
+//! `POST /Bulk` (RFC 7644 §3.7), executed: creators of a `bulkId` run
+//! before the operations referring to it (the plan comes from
+//! `scim_protocol::bulk`). Operations run in chunks: up to [`CHUNK_OPS`]
+//! of them (or as many as [`CHUNK_TIME`] allows) share one transaction,
+//! which pays for one commit and writes the chunk's audit rows and events
+//! multi-row. Each operation stays all or nothing: an operation refused
+//! before it touches the database (a bad body, an unresolved `bulkId`) is
+//! answered at once; one refused inside the transaction rolls the chunk
+//! back, the operations before it run again as a chunk of their own, and
+//! the refused one runs alone, in its own transaction, for its answer.
+//! A chunk whose commit fails runs again one operation at a time.
+//! The caller renders the outcome.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::resources::Planned;
 use super::{Cancel, Ctx, Directory, DirectoryError, DirectoryResult};
+use crate::store::Tx;
 use scim_protocol::bulk::{self, BulkMethod, BulkOp, BulkRequest, OpDone, OpOutcome};
-use scim_protocol::projection::{parse_selectors, Projection};
+use scim_protocol::schema::Kind;
 use scim_protocol::ScimError;
+
+/// Operations one chunk's transaction runs at most.
+const CHUNK_OPS: usize = 500;
+/// How long one chunk holds the write transaction at most (other writers
+/// wait meanwhile); the operation running when it is up finishes.
+const CHUNK_TIME: Duration = Duration::from_millis(250);
+
+/// How a chunk ended.
+enum Chunk {
+    /// This many operations ran and were committed (0: the run stopped).
+    Ran(usize),
+    /// The operation at this position failed inside the transaction;
+    /// nothing of the chunk stayed.
+    FailedAt(usize),
+    /// The transaction failed (its begin or commit) after this many
+    /// operations; nothing of the chunk stayed.
+    Unusable(usize),
+}
+
+/// One operation, resolved and parsed: what remains to run in a
+/// transaction.
+struct Step {
+    method: BulkMethod,
+    kind: Kind,
+    id: Option<String>,
+    tag: Option<String>,
+    /// Create, PUT and PATCH, parsed (None: a DELETE).
+    planned: Option<Planned>,
+}
 
 /// Every operation's outcome, in request order.
 #[derive(Debug)]
@@ -26,6 +66,13 @@ struct Run {
     results: Vec<(usize, OpOutcome<DirectoryError>)>,
     errors: usize,
     fail_on_errors: Option<usize>,
+}
+
+/// What a [`Run`] held before a chunk, to forget the chunk if it fails.
+struct Before {
+    created: HashMap<String, String>,
+    results: usize,
+    errors: usize,
 }
 
 impl Run {
@@ -45,6 +92,21 @@ impl Run {
         }
         self.results.push((i, OpOutcome::of(op, result)));
     }
+
+    fn before(&self) -> Before {
+        Before {
+            created: self.created.clone(),
+            results: self.results.len(),
+            errors: self.errors,
+        }
+    }
+
+    /// Forget what a chunk that did not commit recorded.
+    fn restore(&mut self, b: Before) {
+        self.created = b.created;
+        self.results.truncate(b.results);
+        self.errors = b.errors;
+    }
 }
 
 impl Directory {
@@ -61,10 +123,9 @@ impl Directory {
             errors: 0,
             fail_on_errors: req.fail_on_errors,
         };
-        for i in order {
-            if run.stopped() {
-                break;
-            }
+        let mut rest = &order[..];
+        let mut limit = CHUNK_OPS;
+        while !rest.is_empty() && !run.stopped() {
             if cancel.is_cancelled() {
                 tracing::info!(
                     done = run.results.len(),
@@ -73,9 +134,30 @@ impl Directory {
                 );
                 break;
             }
-            let op = &req.ops[i];
-            let result = self.bulk_op(ctx, op, &run.created).await;
-            run.record(i, op, result);
+            let next = &rest[..limit.min(rest.len())];
+            let ran = match self.bulk_chunk(ctx, &req.ops, next, &mut run, cancel).await {
+                Chunk::Ran(0) => break,
+                Chunk::Ran(n) => n,
+                // The ones before it again, as a chunk of their own.
+                Chunk::FailedAt(k) if k > 0 => {
+                    limit = k;
+                    continue;
+                }
+                Chunk::FailedAt(_) => {
+                    self.bulk_one_by_one(ctx, &req.ops, &next[..1], &mut run, cancel)
+                        .await
+                }
+                Chunk::Unusable(n) => {
+                    let upto = n.clamp(1, next.len());
+                    self.bulk_one_by_one(ctx, &req.ops, &next[..upto], &mut run, cancel)
+                        .await
+                }
+            };
+            if ran == 0 {
+                break;
+            }
+            rest = &rest[ran.min(rest.len())..];
+            limit = CHUNK_OPS;
         }
         for i in stuck {
             if run.stopped() {
@@ -93,13 +175,99 @@ impl Directory {
         }
     }
 
-    /// One operation, its `bulkId:` references replaced by the ids created.
-    async fn bulk_op(
+    /// Run the operations of `order` in one transaction (as many as its
+    /// time allows).
+    async fn bulk_chunk(
+        &self,
+        ctx: &Ctx,
+        ops: &[BulkOp],
+        order: &[usize],
+        run: &mut Run,
+        cancel: &Cancel,
+    ) -> Chunk {
+        let before = run.before();
+        let started = Instant::now();
+        let mut tx = match self.store.write(&ctx.tenant).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::warn!(error = %e, "bulk chunk could not begin; its operations run one by one");
+                return Chunk::Unusable(0);
+            }
+        };
+        let mut ran = 0;
+        for &i in order {
+            let time_up = ran > 0 && started.elapsed() >= CHUNK_TIME;
+            if time_up || run.stopped() || cancel.is_cancelled() {
+                break;
+            }
+            let op = &ops[i];
+            let result = match self.bulk_step(ctx, op, &run.created) {
+                // Refused before any statement: nothing to undo.
+                Err(e) => Err(e),
+                Ok(step) => match self.bulk_run(ctx, &mut tx, step).await {
+                    Ok(done) => Ok(done),
+                    Err(_) => {
+                        drop(tx);
+                        run.restore(before);
+                        return Chunk::FailedAt(ran);
+                    }
+                },
+            };
+            run.record(i, op, result);
+            ran += 1;
+        }
+        if let Err(e) = tx.commit().await {
+            tracing::warn!(error = %e, "bulk chunk did not commit; its operations run one by one");
+            run.restore(before);
+            return Chunk::Unusable(ran);
+        }
+        Chunk::Ran(ran)
+    }
+
+    /// Each operation of `order` in its own transaction.
+    async fn bulk_one_by_one(
+        &self,
+        ctx: &Ctx,
+        ops: &[BulkOp],
+        order: &[usize],
+        run: &mut Run,
+        cancel: &Cancel,
+    ) -> usize {
+        let mut ran = 0;
+        for &i in order {
+            if run.stopped() || cancel.is_cancelled() {
+                break;
+            }
+            let op = &ops[i];
+            let result = self.bulk_op_alone(ctx, op, &run.created).await;
+            run.record(i, op, result);
+            ran += 1;
+        }
+        ran
+    }
+
+    /// One operation in a transaction of its own.
+    async fn bulk_op_alone(
         &self,
         ctx: &Ctx,
         op: &BulkOp,
         created: &HashMap<String, String>,
     ) -> DirectoryResult<OpDone> {
+        let step = self.bulk_step(ctx, op, created)?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        let done = self.bulk_run(ctx, &mut tx, step).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// One operation, its `bulkId:` references replaced by the ids
+    /// created, its body parsed: no statement yet.
+    fn bulk_step(
+        &self,
+        ctx: &Ctx,
+        op: &BulkOp,
+        created: &HashMap<String, String>,
+    ) -> DirectoryResult<Step> {
         let (method, kind, id) = op.parsed.clone()?;
         let data = match &op.data {
             Some(d) => bulk::substitute(d, created).map_err(unresolved)?,
@@ -109,39 +277,52 @@ impl Directory {
             .map(|i| bulk::resolve_id(&i, created))
             .transpose()
             .map_err(unresolved)?;
-        let rt = self.registry.resource_type(kind);
-        // Only the id and version are answered.
-        let projection = Projection {
-            attributes: Some(parse_selectors(&self.registry, rt, "id")?),
-            excluded: None,
+        let tag = op.version.clone();
+        let planned = match (method, id.as_deref()) {
+            (BulkMethod::Post, _) => Some(self.plan_create(ctx, kind, &data)?),
+            (BulkMethod::Put, Some(id)) => {
+                Some(self.plan_replace(ctx, kind, id, &data, tag.as_deref())?)
+            }
+            (BulkMethod::Patch, Some(id)) => {
+                Some(self.plan_patch(ctx, kind, id, &data, tag.as_deref())?)
+            }
+            (BulkMethod::Delete, Some(_)) => None,
+            (_, None) => return Err(ScimError::invalid_path("a resource path is needed").into()),
         };
-        let tag = op.version.as_deref();
+        Ok(Step {
+            method,
+            kind,
+            id,
+            tag,
+            planned,
+        })
+    }
+
+    /// Run a step in `tx`. Only the id and version are answered.
+    async fn bulk_run(&self, ctx: &Ctx, tx: &mut Tx, step: Step) -> DirectoryResult<OpDone> {
+        let rt = self.registry.resource_type(step.kind);
         let done = |status: u16, id: &str, version: Option<i64>| OpDone {
             status,
             id: id.to_string(),
             location: format!("{}{}/{}", ctx.base_url, rt.endpoint, id),
             version,
         };
-        match (method, id) {
-            (BulkMethod::Post, _) => {
-                let r = self.create(ctx, kind, &data, &projection).await?;
-                Ok(done(201, &r.stored.id, Some(r.stored.version)))
+        match (step.planned, step.id.as_deref()) {
+            (Some(planned), _) => {
+                let status = if step.method == BulkMethod::Post {
+                    201
+                } else {
+                    200
+                };
+                let w = self.run_planned(tx, planned).await?;
+                Ok(done(status, &w.stored.id, Some(w.stored.version)))
             }
-            (BulkMethod::Put, Some(id)) => {
-                let r = self
-                    .replace(ctx, kind, &id, &data, tag, &projection)
+            (None, Some(id)) => {
+                self.delete_in(ctx, tx, step.kind, id, step.tag.as_deref())
                     .await?;
-                Ok(done(200, &id, Some(r.stored.version)))
+                Ok(done(204, id, None))
             }
-            (BulkMethod::Patch, Some(id)) => {
-                let r = self.patch(ctx, kind, &id, &data, tag, &projection).await?;
-                Ok(done(200, &id, Some(r.stored.version)))
-            }
-            (BulkMethod::Delete, Some(id)) => {
-                self.delete(ctx, kind, &id, tag).await?;
-                Ok(done(204, &id, None))
-            }
-            (_, None) => Err(ScimError::invalid_path("a resource path is needed").into()),
+            (None, None) => Err(ScimError::invalid_path("a resource path is needed").into()),
         }
     }
 }

@@ -341,6 +341,27 @@ impl Directory {
         Ok(self.render_user(&rec))
     }
 
+    /// A SCIM DELETE of a user inside `tx` (a Bulk operation): as
+    /// [`Directory::delete_user`] from SCIM, the caller commits.
+    pub(super) async fn scim_delete_user_in(
+        &self,
+        ctx: &Ctx,
+        tx: &mut Tx,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<()> {
+        let choice = self.successor_choice(ctx, None, true).await?;
+        let change = self.admin_change(
+            ctx,
+            "deleted",
+            "user deleted".into(),
+            "user.deletion_requested",
+        );
+        self.soft_delete(tx, id, if_match, &choice, |_| Ok(()), change)
+            .await?;
+        Ok(())
+    }
+
     /// Name the successor of a deletion waiting for one.
     pub async fn name_successor(
         &self,

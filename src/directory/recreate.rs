@@ -112,7 +112,7 @@ impl Directory {
         let at = datetime::format(change.at);
         // The new data first, so that the restore judges the userName and
         // the emails the identity provider sends now.
-        tx.update_user_data(gone.pk, data, gone.version + 1, &at)
+        tx.update_user_data(gone.pk, &gone.data, data, gone.version + 1, &at)
             .await?;
         tx.replace_user_values(gone.pk, &gone.data, data).await?;
         let name = data

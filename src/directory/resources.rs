@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::write::Update;
+use super::write::{Update, Written};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult, Resource};
-use crate::store::{Change, Event, StoredResource};
+use crate::store::{Change, Event, StoredResource, Tx};
 use scim_protocol::list::ListQuery;
-use scim_protocol::patch::{self, MemberOp, OpKind};
+use scim_protocol::patch::{self, MemberOp, MemberRef, OpKind};
 use scim_protocol::projection::Projection;
 use scim_protocol::resource::normalize;
 use scim_protocol::schema::{Kind, Mutability, Registry, URN_ACCESS};
@@ -186,6 +186,20 @@ impl Directory {
         body: &Value,
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
+        let planned = self.plan_create(ctx, kind, body)?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        let ran = self.run_planned(&mut tx, planned).await?;
+        let stored = ran.finish(tx).await?;
+        self.resource(ctx, kind, stored, projection).await
+    }
+
+    /// A create, parsed and checked: what [`Directory::run_planned`] inserts.
+    pub(super) fn plan_create(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        body: &Value,
+    ) -> DirectoryResult<Planned> {
         let rt = self.registry.resource_type(kind);
         let mut data = normalize(rt, body)?;
         let members = match kind {
@@ -211,16 +225,52 @@ impl Directory {
             ),
             json!({ "id": id, "name": name }),
         );
-        let mut tx = self.store.write(&ctx.tenant).await?;
-        let stored = match kind {
-            Kind::User => self.create_user(&mut tx, &id, &data, &change).await?,
-            Kind::Group => {
-                self.insert_resource(kind, &mut tx, &id, &data, &members, &change)
-                    .await?
+        Ok(Planned::Create {
+            kind,
+            id,
+            data,
+            members,
+            change,
+        })
+    }
+
+    /// Run a planned write inside `tx`; the caller commits (or, inside a
+    /// Bulk chunk, releases the operation's savepoint).
+    pub(super) async fn run_planned(
+        &self,
+        tx: &mut Tx,
+        planned: Planned,
+    ) -> DirectoryResult<Written> {
+        match planned {
+            Planned::Create {
+                kind,
+                id,
+                data,
+                members,
+                change,
+            } => {
+                let stored = match kind {
+                    Kind::User => self.create_user(tx, &id, &data, &change).await?,
+                    Kind::Group => {
+                        self.insert_resource(kind, tx, &id, &data, &members, &change)
+                            .await?
+                    }
+                };
+                Ok(Written {
+                    stored,
+                    changed: true,
+                })
             }
-        };
-        tx.commit().await?;
-        self.resource(ctx, kind, stored, projection).await
+            Planned::Update {
+                kind,
+                id,
+                if_match,
+                f,
+            } => {
+                self.update_resource(kind, tx, &id, if_match.as_deref(), f)
+                    .await
+            }
+        }
     }
 
     pub async fn get(
@@ -279,6 +329,20 @@ impl Directory {
         if_match: Option<&str>,
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
+        let planned = self.plan_replace(ctx, kind, id, body, if_match)?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        let stored = self.run_planned(&mut tx, planned).await?.finish(tx).await?;
+        self.resource(ctx, kind, stored, projection).await
+    }
+
+    pub(super) fn plan_replace(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<Planned> {
         let rt = self.registry.resource_type(kind);
         let mut data = normalize(rt, body)?;
         let members = match kind {
@@ -305,9 +369,11 @@ impl Directory {
         );
         let registry = self.registry.clone();
         let id_owned = id.to_string();
-        let tx = self.store.write(&ctx.tenant).await?;
-        let stored = self
-            .update_resource(kind, tx, id, if_match, move |current| {
+        Ok(Planned::Update {
+            kind,
+            id: id.to_string(),
+            if_match: if_match.map(str::to_string),
+            f: Box::new(move |current| {
                 check_immutable_replace(&registry, kind, &current.data, &data)?;
                 let mut change = change;
                 change.extra_events =
@@ -317,9 +383,8 @@ impl Directory {
                     member_ops: members.map(MemberOp::Replace).into_iter().collect(),
                     change,
                 }))
-            })
-            .await?;
-        self.resource(ctx, kind, stored, projection).await
+            }),
+        })
     }
 
     /// PATCH (RFC 7644 §3.5.2).
@@ -332,6 +397,20 @@ impl Directory {
         if_match: Option<&str>,
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
+        let planned = self.plan_patch(ctx, kind, id, body, if_match)?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        let stored = self.run_planned(&mut tx, planned).await?.finish(tx).await?;
+        self.resource(ctx, kind, stored, projection).await
+    }
+
+    pub(super) fn plan_patch(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<Planned> {
         let rt = self.registry.resource_type(kind);
         let ops = patch::parse_request_at_most(body, self.config.max_patch_operations)?;
         let (member_ops, ops) = match kind {
@@ -342,9 +421,11 @@ impl Directory {
         let summary = summarize(&ops, &member_ops);
         // Name and description are filled in once the patched state is known.
         let mut change = self.change(ctx, kind, id, None, "updated", String::new(), Value::Null);
-        let tx = self.store.write(&ctx.tenant).await?;
-        let stored = self
-            .update_resource(kind, tx, id, if_match, move |current| {
+        Ok(Planned::Update {
+            kind,
+            id: id.to_string(),
+            if_match: if_match.map(str::to_string),
+            f: Box::new(move |current| {
                 let rt = registry.resource_type(kind);
                 let mut data = current.data.clone();
                 patch::apply(&registry, rt, &mut data, &ops)?;
@@ -366,9 +447,8 @@ impl Directory {
                     data,
                     member_ops,
                 }))
-            })
-            .await?;
-        self.resource(ctx, kind, stored, projection).await
+            }),
+        })
     }
 
     pub async fn delete(
@@ -384,7 +464,24 @@ impl Directory {
             self.delete_user(ctx, id, if_match, assets, false).await?;
             return Ok(());
         }
-        let tx = self.store.write(&ctx.tenant).await?;
+        let mut tx = self.store.write(&ctx.tenant).await?;
+        self.delete_in(ctx, &mut tx, kind, id, if_match).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A SCIM DELETE inside `tx`; the caller commits.
+    pub(super) async fn delete_in(
+        &self,
+        ctx: &Ctx,
+        tx: &mut Tx,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> DirectoryResult<()> {
+        if kind == Kind::User {
+            return self.scim_delete_user_in(ctx, tx, id, if_match).await;
+        }
         self.delete_group(tx, id, if_match, |current| {
             let name = display_of(kind, &current.data);
             self.change(
@@ -401,9 +498,32 @@ impl Directory {
                 json!({ "id": current.id, "name": name }),
             )
         })
-        .await?;
-        Ok(())
+        .await
     }
+}
+
+/// How a planned update computes the new state from the current one.
+pub(super) type UpdateFn =
+    Box<dyn FnOnce(&StoredResource) -> Result<Option<Update>, ScimError> + Send>;
+
+/// A SCIM write parsed and checked before any transaction opens: a bad
+/// body costs no statement. (Built once per operation and moved, never
+/// held in bulk: the size difference of the variants does not matter.)
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Planned {
+    Create {
+        kind: Kind,
+        id: String,
+        data: Map<String, Value>,
+        members: Vec<MemberRef>,
+        change: Change,
+    },
+    Update {
+        kind: Kind,
+        id: String,
+        if_match: Option<String>,
+        f: UpdateFn,
+    },
 }
 
 /// The query with the status words of its filter (`enabled`, `passive`)

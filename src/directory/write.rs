@@ -25,6 +25,26 @@ pub(super) struct Update {
     pub change: Change,
 }
 
+/// The resource after a read-modify-write, and whether anything was
+/// written (an IdP retry that changes nothing writes nothing: the caller
+/// rolls back, or releases its savepoint).
+pub(super) struct Written {
+    pub stored: StoredResource,
+    pub changed: bool,
+}
+
+impl Written {
+    /// Commit the single write `tx` made (or roll it back: nothing changed).
+    pub(super) async fn finish(self, tx: Tx) -> DirectoryResult<StoredResource> {
+        if self.changed {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(self.stored)
+    }
+}
+
 /// What an update did to memberships and access, for the row write.
 struct Effects {
     members_changed: u64,
@@ -137,15 +157,15 @@ impl Directory {
     /// current version; `f` computes the new state from the current one
     /// (`None`: nothing changes). Effective access is recomputed for the
     /// user, or for the members of a group whose membership or name feeds
-    /// role mapping.
+    /// role mapping. The caller commits.
     pub(super) async fn update_resource<F>(
         &self,
         kind: Kind,
-        mut tx: Tx,
+        tx: &mut Tx,
         id: &str,
         if_match: Option<&str>,
         f: F,
-    ) -> DirectoryResult<StoredResource>
+    ) -> DirectoryResult<Written>
     where
         F: FnOnce(&StoredResource) -> Result<Option<Update>, ScimError> + Send,
     {
@@ -154,13 +174,17 @@ impl Directory {
             .await?
             .ok_or_else(DirectoryError::resource_not_found)?;
         check_if_match(if_match, current.version)?;
+        let unchanged = |stored| Written {
+            stored,
+            changed: false,
+        };
         let Some(mut update) = f(&current)? else {
-            return Ok(current);
+            return Ok(unchanged(current));
         };
         let group_matters = kind == Kind::Group
             && self
                 .group_matters(
-                    &mut tx,
+                    tx,
                     id,
                     &[group_facts(&current.data), group_facts(&update.data)],
                 )
@@ -172,40 +196,31 @@ impl Directory {
             Kind::User => stored_is_active_super_admin(&current),
             Kind::Group => group_matters,
         };
-        let guard = SuperAdminGuard::before(&mut tx, at_risk).await?;
-        let mut effects = self
-            .update_effects(kind, &mut tx, &current, &update)
-            .await?;
+        let guard = SuperAdminGuard::before(tx, at_risk).await?;
+        let mut effects = self.update_effects(kind, tx, &current, &update).await?;
         if effects.members_changed == 0
             && update.data == current.data
             && effects.access_changed.is_none()
         {
             // Nothing changed (an IdP retry): no version bump, no audit row.
-            tx.rollback().await?;
-            return Ok(current);
+            return Ok(unchanged(current));
         }
         if name_ci(kind, &update.data) != name_ci(kind, &current.data) {
-            check_unique(&mut tx, kind, &update.data, Some(current.pk)).await?;
+            check_unique(tx, kind, &update.data, Some(current.pk)).await?;
         }
         if kind == Kind::User {
-            self.user_update_guards(&mut tx, &current, &update.data)
-                .await?;
+            self.user_update_guards(tx, &current, &update.data).await?;
         }
         let stored = self
-            .write_update(
-                kind,
-                &mut tx,
-                &current,
-                &update,
-                &mut effects,
-                group_matters,
-            )
+            .write_update(kind, tx, &current, &update, &mut effects, group_matters)
             .await?;
-        guard.check(&mut tx).await?;
+        guard.check(tx).await?;
         update.change.extra_events.extend(effects.events);
         tx.record(&update.change).await?;
-        tx.commit().await?;
-        Ok(stored)
+        Ok(Written {
+            stored,
+            changed: true,
+        })
     }
 
     /// Membership changes (groups) and the new effective access (users).
@@ -230,7 +245,7 @@ impl Directory {
                 effects.touched = touched;
             }
             Kind::User => {
-                let row = tx.load_user_row(current.pk).await?;
+                let row = tx.load_user_inputs(current.pk).await?;
                 let groups = self.groups_for(tx, &current.id).await?;
                 let access = self
                     .compute(
@@ -277,7 +292,8 @@ impl Directory {
         };
         match kind {
             Kind::User => {
-                tx.update_user_data(current.pk, &update.data, version, &now)
+                let (mut status, mut access) = tx
+                    .update_user_data(current.pk, &current.data, &update.data, version, &now)
                     .await?;
                 tx.replace_user_values(current.pk, &current.data, &update.data)
                     .await?;
@@ -285,8 +301,8 @@ impl Directory {
                     let cause = AccessCause::of(&update.change);
                     let events = self.store_access(tx, current.pk, &current.id, old, new, &cause);
                     effects.events.extend(events.await?);
+                    (status, access) = tx.user_status_access(current.pk).await?;
                 }
-                let (status, access) = tx.user_status_access(current.pk).await?;
                 stored.status = Some(status);
                 stored.access = access;
             }
@@ -312,10 +328,10 @@ impl Directory {
     }
 
     /// Delete a group and every membership that names it (users are
-    /// soft-deleted through `delete_user`).
+    /// soft-deleted through `delete_user`). The caller commits.
     pub(super) async fn delete_group(
         &self,
-        mut tx: Tx,
+        tx: &mut Tx,
         id: &str,
         if_match: Option<&str>,
         change: impl FnOnce(&StoredResource) -> Change + Send,
@@ -329,24 +345,23 @@ impl Directory {
         let change = change(&current);
         // Members whose access may depend on this group.
         let matters = self
-            .group_matters(&mut tx, id, &[group_facts(&current.data)])
+            .group_matters(tx, id, &[group_facts(&current.data)])
             .await?;
-        let guard = SuperAdminGuard::before(&mut tx, matters).await?;
+        let guard = SuperAdminGuard::before(tx, matters).await?;
         let affected = if matters {
             tx.users_within(&[id.to_string()]).await?
         } else {
             Vec::new()
         };
-        self.detach_member(&mut tx, id, kind, &change).await?;
+        self.detach_member(tx, id, kind, &change).await?;
         tx.delete_row(kind, current.pk).await?;
         let mut events = Vec::new();
         let cause = AccessCause::of(&change);
-        self.recompute_users(&mut tx, &affected, &cause, &mut events)
+        self.recompute_users(tx, &affected, &cause, &mut events)
             .await?;
-        guard.check(&mut tx).await?;
+        guard.check(tx).await?;
         tx.record(&change).await?;
         tx.record_events(change.at, &events).await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -16,7 +16,44 @@ pub struct UserRow {
     pub claims: Option<Value>,
 }
 
+/// What access computation reads of a user besides its SCIM data (which
+/// the caller holds already).
+pub struct UserInputs {
+    pub local: Value,
+    pub access: Access,
+    pub claims: Option<Value>,
+}
+
 impl Tx {
+    /// A user's local settings, stored access and claims (its data is not
+    /// read again).
+    pub async fn load_user_inputs(&mut self, pk: i64) -> StoreResult<UserInputs> {
+        let (local, user_type, role, plan, access, claims): (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT local_access, user_type, role, plan, access, claims FROM users WHERE pk = $1",
+        )
+        .bind(pk)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(UserInputs {
+            local: parse_json(&local)?,
+            access: Access {
+                user_type,
+                role,
+                rank: 0,
+                plan,
+                explain: parse_json(&access)?,
+            },
+            claims: claims.as_deref().map(parse_json).transpose()?,
+        })
+    }
+
     pub async fn load_user_row(&mut self, pk: i64) -> StoreResult<UserRow> {
         let (data, local, user_type, role, plan, access, claims): (
             String,

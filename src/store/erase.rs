@@ -393,6 +393,7 @@ async fn mentions(conn: &mut AnyConnection, tid: i64, needles: &Needles) -> Stor
 impl Tx {
     /// [`Store::former_names`], inside the write.
     pub async fn former_names(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
+        self.flush_records().await?;
         let tid = self.tid();
         former_names(self.conn(), tid, user_id).await
     }
@@ -400,6 +401,7 @@ impl Tx {
     /// [`Store::find_mentions`] inside the write (when the needles changed
     /// since the search outside it).
     pub async fn find_mentions(&mut self, needles: &Needles) -> StoreResult<Mentions> {
+        self.flush_records().await?;
         let tid = self.tid();
         mentions(self.conn(), tid, needles).await
     }
@@ -413,6 +415,7 @@ impl Tx {
         (input, user_name): (&str, &str),
         redact: Redact<'_>,
     ) -> StoreResult<()> {
+        self.flush_records().await?;
         let tid = self.tid();
         for place in LONG.into_iter().chain(SMALL) {
             let Some(cond) = about(place) else {
@@ -454,6 +457,7 @@ impl Tx {
         found: &Mentions,
         redact: Redact<'_>,
     ) -> StoreResult<usize> {
+        self.flush_records().await?;
         let tid = self.tid();
         let p = patterns(&found.needles);
         let mut rows = found.found.clone();

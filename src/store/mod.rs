@@ -32,6 +32,7 @@ mod modes;
 mod oidc_pending;
 mod outbox;
 mod panel;
+mod pending;
 mod policies;
 mod pool;
 mod refold;
@@ -46,7 +47,7 @@ mod tx;
 mod types;
 mod users;
 
-pub use access::UserRow;
+pub use access::{UserInputs, UserRow};
 pub use backup::{backup, BackupReport};
 pub use deliveries::{DeliveryKind, DeliveryQuery, DeliveryRecord, QueueFigures};
 pub use erase::{Mentions, Needles, Redact};

@@ -41,12 +41,18 @@ async fn read_modes(conn: &mut AnyConnection, tenant: &Tenant) -> StoreResult<St
 impl Tx {
     /// The modes stored on the tenant's row, read inside the write.
     pub async fn stored_modes(&mut self) -> StoreResult<StoredModes> {
+        if let Some(m) = &self.memo.modes {
+            return Ok(m.clone());
+        }
         let tenant = self.tenant().clone();
-        read_modes(self.conn(), &tenant).await
+        let modes = read_modes(self.conn(), &tenant).await?;
+        self.memo.modes = Some(modes.clone());
+        Ok(modes)
     }
 
     /// Make user `user_id` the tenant's owner.
     pub async fn set_owner(&mut self, user_id: &str) -> StoreResult<()> {
+        self.memo.modes = None;
         let tid = self.tid();
         sqlx::query("UPDATE tenants SET owner = $1 WHERE id = $2")
             .bind(user_id)
@@ -58,6 +64,7 @@ impl Tx {
 
     /// Set (or with None clear) the re-create choice.
     pub async fn set_recreate_deleted(&mut self, choice: Option<&str>) -> StoreResult<()> {
+        self.memo.modes = None;
         let tid = self.tid();
         sqlx::query("UPDATE tenants SET recreate_deleted = $1 WHERE id = $2")
             .bind(choice)

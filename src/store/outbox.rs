@@ -203,44 +203,13 @@ impl Tx {
     /// One audit row (without events: a failed delivery attempt, a
     /// recompute).
     pub async fn record_audit(&mut self, at: OffsetDateTime, a: &AuditEntry) -> StoreResult<()> {
-        let tid = self.tid();
-        sqlx::query(
-            "INSERT INTO audit_log (tenant_id, at, actor, actor_user_id, source_ip, request_id, object_type, object_id, object_name, action, description, job_id, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(tid)
-        .bind(datetime::format(at))
-        .bind(&a.actor)
-        .bind(&a.actor_user_id)
-        .bind(&a.source_ip)
-        .bind(&a.request_id)
-        .bind(&a.object_type)
-        .bind(&a.object_id)
-        .bind(&a.object_name)
-        .bind(&a.action)
-        .bind(&a.description)
-        .bind(&a.job_id)
-        .bind(a.details.as_ref().map(Value::to_string))
-        .execute(self.conn())
-        .await?;
+        self.pending().audit(datetime::format(at), a);
         Ok(())
     }
 
+    /// Events of a change, written with its audit row at commit.
     pub async fn record_events(&mut self, at: OffsetDateTime, events: &[Event]) -> StoreResult<()> {
-        let tid = self.tid();
-        let at = datetime::format(at);
-        for e in events {
-            sqlx::query(
-                "INSERT INTO outbox (tenant_id, at, kind, object_id, payload) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(tid)
-            .bind(&at)
-            .bind(&e.kind)
-            .bind(&e.object_id)
-            .bind(e.payload.to_string())
-            .execute(self.conn())
-            .await?;
-        }
+        self.pending().events(&datetime::format(at), events);
         Ok(())
     }
 

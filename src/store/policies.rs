@@ -51,13 +51,18 @@ impl Store {
 impl Tx {
     /// The stored policy's version inside this transaction (0: none).
     pub async fn policy_version(&mut self) -> StoreResult<i64> {
+        if let Some(v) = self.memo.policy_version {
+            return Ok(v);
+        }
         let tid = self.tid();
         let v: Option<i64> =
             sqlx::query_scalar("SELECT version FROM tenant_policies WHERE tenant_id = $1")
                 .bind(tid)
                 .fetch_optional(self.conn())
                 .await?;
-        Ok(v.unwrap_or(0))
+        let v = v.unwrap_or(0);
+        self.memo.policy_version = Some(v);
+        Ok(v)
     }
 
     /// The stored policy inside this transaction.
@@ -80,6 +85,7 @@ impl Tx {
         at: &str,
         actor: &str,
     ) -> StoreResult<bool> {
+        self.memo.policy_version = None;
         let tid = self.tid();
         let next = expected + 1;
         let changed = if expected == 0 {

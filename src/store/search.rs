@@ -132,7 +132,6 @@ impl Tx {
         pk: i64,
         data: &Map<String, Value>,
     ) -> StoreResult<()> {
-        let terms = user_terms(data);
         let stored: BTreeSet<String> =
             sqlx::query_scalar("SELECT term FROM user_search_terms WHERE user_pk = $1")
                 .bind(pk)
@@ -140,6 +139,39 @@ impl Tx {
                 .await?
                 .into_iter()
                 .collect();
+        self.index_terms(pk, stored, data).await
+    }
+
+    /// The search terms of a user whose data was `old`: nothing to do when
+    /// its terms are the same (no statement), else [`Tx::index_user`].
+    pub(super) async fn reindex_user(
+        &mut self,
+        pk: i64,
+        old: &Map<String, Value>,
+        data: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        if user_terms(old) == user_terms(data) {
+            return Ok(());
+        }
+        self.index_user(pk, data).await
+    }
+
+    /// The search terms of a user just inserted (none stored yet).
+    pub(super) async fn index_new_user(
+        &mut self,
+        pk: i64,
+        data: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        self.index_terms(pk, BTreeSet::new(), data).await
+    }
+
+    async fn index_terms(
+        &mut self,
+        pk: i64,
+        stored: BTreeSet<String>,
+        data: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        let terms = user_terms(data);
         for gone in stored.difference(&terms) {
             sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1 AND term = $2")
                 .bind(pk)

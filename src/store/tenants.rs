@@ -140,19 +140,27 @@ impl Tx {
     /// The tenant's seat limit for a user type (`viewer`, else `user`);
     /// None: unlimited.
     pub async fn seat_limit(&mut self, user_type: &str) -> StoreResult<Option<i64>> {
-        let column = if user_type == "viewer" {
-            "max_viewers"
-        } else {
-            "max_users"
+        // Read once per transaction: the limits change only outside it,
+        // by a write that waits for its lock.
+        let (users, viewers) = match self.memo.seats {
+            Some(limits) => limits,
+            None => {
+                let tid = self.tid();
+                let limits: (Option<i64>, Option<i64>) =
+                    sqlx::query_as("SELECT max_users, max_viewers FROM tenants WHERE id = $1")
+                        .bind(tid)
+                        .fetch_optional(self.conn())
+                        .await?
+                        .unwrap_or((None, None));
+                self.memo.seats = Some(limits);
+                limits
+            }
         };
-        let tid = self.tid();
-        Ok(
-            sqlx::query_scalar(&format!("SELECT {column} FROM tenants WHERE id = $1"))
-                .bind(tid)
-                .fetch_optional(self.conn())
-                .await?
-                .flatten(),
-        )
+        Ok(if user_type == "viewer" {
+            viewers
+        } else {
+            users
+        })
     }
 
     /// The fallback owner the tenant's settings name (an id), if any.

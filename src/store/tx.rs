@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 
+use super::pending::Pending;
 use super::{Store, StoreResult, Tenant};
 
 pub struct Tx {
@@ -19,6 +20,20 @@ pub struct Tx {
     tenant: Tenant,
     /// The store's count of commits, raised when this one commits.
     commits: Arc<AtomicU64>,
+    /// Audit rows and events recorded, written multi-row at commit.
+    pending: Pending,
+    /// Tenant facts read once per transaction (the tenant row is locked
+    /// by it, so they change only by its own writes, which forget them).
+    pub(super) memo: Memo,
+}
+
+/// What a write transaction read of its tenant and may read again.
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    pub policy_version: Option<i64>,
+    pub modes: Option<super::StoredModes>,
+    /// The seat limits (users, viewers).
+    pub seats: Option<(Option<i64>, Option<i64>)>,
 }
 
 impl Store {
@@ -29,6 +44,8 @@ impl Store {
             tx: self.begin_write(tenant.id).await?,
             tenant: tenant.clone(),
             commits: self.commits.clone(),
+            pending: Pending::default(),
+            memo: Memo::default(),
         })
     }
 
@@ -48,6 +65,8 @@ impl Tx {
             tx,
             tenant,
             commits: store.commits.clone(),
+            pending: Pending::default(),
+            memo: Memo::default(),
         }
     }
 
@@ -64,7 +83,9 @@ impl Tx {
         self.tenant.id
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
+    /// Write the recorded audit rows and events, then commit.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.flush_records().await?;
         self.tx.commit().await?;
         self.commits.fetch_add(1, Ordering::AcqRel);
         Ok(())
@@ -81,20 +102,30 @@ impl Tx {
     /// [`Tx::rollback_to`], or kept with [`Tx::release`]. `name` is a fixed
     /// identifier of the caller's (never client text).
     pub async fn savepoint(&mut self, name: &'static str) -> StoreResult<()> {
-        self.exec_raw(&format!("SAVEPOINT {name}")).await
+        self.exec_raw(&format!("SAVEPOINT {name}")).await?;
+        self.pending.mark(name);
+        Ok(())
     }
 
     /// Keep what was done since the savepoint.
     pub async fn release(&mut self, name: &'static str) -> StoreResult<()> {
-        self.exec_raw(&format!("RELEASE SAVEPOINT {name}")).await
+        self.exec_raw(&format!("RELEASE SAVEPOINT {name}")).await?;
+        self.pending.unmark(name);
+        Ok(())
     }
 
-    /// Undo what was done since the savepoint (the savepoint stays open
-    /// until released).
+    /// Undo what was done since the savepoint, the audit rows and events
+    /// recorded since included, and close it.
     pub async fn rollback_to(&mut self, name: &'static str) -> StoreResult<()> {
         self.exec_raw(&format!("ROLLBACK TO SAVEPOINT {name}"))
             .await?;
+        self.pending.undo_to(name);
+        self.memo = Memo::default();
         self.release(name).await
+    }
+
+    pub(super) fn pending(&mut self) -> &mut Pending {
+        &mut self.pending
     }
 
     async fn exec_raw(&mut self, sql: &str) -> StoreResult<()> {

@@ -5,9 +5,11 @@
 
 use serde_json::{Map, Value};
 
+use super::pending::values_list;
 use super::rows::{active, external_id, fold, user_name};
 use super::sql::USER_VALUE_ATTRS;
 use super::{Access, StoreResult, Tx};
+use sqlx::Any;
 
 impl Tx {
     /// Insert a user provisioned over SCIM; its primary key and status.
@@ -42,7 +44,7 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         self.write_user_values(pk, data).await?;
-        self.index_user(pk, data).await?;
+        self.index_new_user(pk, data).await?;
         Ok((pk, status))
     }
 
@@ -86,23 +88,25 @@ impl Tx {
             .fetch_one(self.conn())
             .await?;
         self.write_user_values(pk, data).await?;
-        self.index_user(pk, data).await
+        self.index_new_user(pk, data).await
     }
 
     /// Write a user's new SCIM data (promoted columns, search terms,
-    /// version, time).
+    /// version, time) over `old`; the status and effective-access
+    /// explanation the row has then.
     pub async fn update_user_data(
         &mut self,
         pk: i64,
+        old: &Map<String, Value>,
         data: &Map<String, Value>,
         version: i64,
         now: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<(String, Option<Value>)> {
         let (user_name, ci) = user_name(data);
         let json = Value::Object(data.clone()).to_string();
-        sqlx::query(
+        let (status, access): (String, String) = sqlx::query_as(
             "UPDATE users SET user_name = $1, user_name_ci = $2, external_id = $3, active = $4, data = $5, data_ci = $6, version = $7, last_modified = $8
-             WHERE pk = $9",
+             WHERE pk = $9 RETURNING status, access",
         )
         .bind(user_name)
         .bind(ci)
@@ -113,9 +117,10 @@ impl Tx {
         .bind(version)
         .bind(now)
         .bind(pk)
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
-        self.index_user(pk, data).await
+        self.reindex_user(pk, old, data).await?;
+        Ok((status, serde_json::from_str(&access).ok()))
     }
 
     /// Rewrite the rows multi-valued filters use (emails, phone numbers …)
@@ -136,39 +141,49 @@ impl Tx {
         self.write_user_values(pk, new).await
     }
 
+    /// The rows of a user's multi-valued attributes, in one statement,
+    /// and the email the admin list sorts by.
     pub(super) async fn write_user_values(
         &mut self,
         pk: i64,
         data: &Map<String, Value>,
     ) -> StoreResult<()> {
         let tid = self.tid();
-        for attr in USER_VALUE_ATTRS {
-            let Some(Value::Array(items)) = data.get(*attr) else {
-                continue;
-            };
-            for item in items {
+        let items: Vec<(&str, &Value)> = USER_VALUE_ATTRS
+            .iter()
+            .filter_map(|attr| match data.get(*attr) {
+                Some(Value::Array(items)) => Some(items.iter().map(move |i| (*attr, i))),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if !items.is_empty() {
+            let sql = format!(
+                "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem, elem_ci) VALUES {}",
+                values_list(items.len(), 9)
+            );
+            let mut q = sqlx::query::<Any>(&sql).persistent(items.len() <= 4);
+            for (attr, item) in items {
                 let value = item.get("value").and_then(Value::as_str);
                 let ty = item.get("type").and_then(Value::as_str);
                 let primary = item
                     .get("primary")
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
-                sqlx::query(
-                    "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem, elem_ci)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(pk)
-                .bind(tid)
-                .bind(*attr)
-                .bind(value)
-                .bind(value.map(fold))
-                .bind(ty.map(fold))
-                .bind(i64::from(primary))
-                .bind(item.to_string())
-                .bind(fold(&item.to_string()))
-                .execute(self.conn())
-                .await?;
+                let elem = item.to_string();
+                let elem_ci = fold(&elem);
+                q = q
+                    .bind(pk)
+                    .bind(tid)
+                    .bind(attr)
+                    .bind(value.map(str::to_string))
+                    .bind(value.map(fold))
+                    .bind(ty.map(fold))
+                    .bind(i64::from(primary))
+                    .bind(elem)
+                    .bind(elem_ci);
             }
+            q.execute(self.conn()).await?;
         }
         // The email the admin list sorts by (its index).
         sqlx::query(

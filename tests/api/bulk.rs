@@ -236,3 +236,88 @@ async fn bulk_cycles_count_toward_fail_on_errors() {
     let r = app.post("/scim/v2/Bulk", &body).await;
     assert_eq!(statuses(&r.body), ["409"]);
 }
+
+/// Bulk runs its operations in chunks of one transaction each; an
+/// operation refused inside the transaction (here a uniqueness conflict,
+/// found by a query) rolls the chunk back and the chunk runs again without
+/// it. Every operation must still be whole or absent: one audit row and one
+/// event per success, none for a refusal, nothing twice.
+#[tokio::test]
+async fn bulk_operations_refused_inside_a_chunk_leave_the_others_whole_and_recorded_once() {
+    let app = TestApp::new().await;
+    app.user("taken@x.test").await;
+    let audit_before = app.audit_count().await;
+    let mut ops = Vec::new();
+    let mut expected = Vec::new();
+    for k in 0..6 {
+        ops.push(
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("u{k}"),
+                        "data": {"schemas": [USER], "userName": format!("ok{k}@x.test")}}),
+        );
+        expected.push("201");
+        if k % 2 == 1 {
+            ops.push(
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("c{k}"),
+                            "data": {"schemas": [USER], "userName": "TAKEN@x.test"}}),
+            );
+            expected.push("409");
+        }
+    }
+    ops.push(json!({"method": "PATCH", "path": "/Users/bulkId:u0",
+                    "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                             "Operations": [{"op": "replace", "path": "active", "value": false}]}}));
+    expected.push("200");
+    // A refusal before any statement (a bad body) is answered in place.
+    ops.push(
+        json!({"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"schemas": [USER]}}),
+    );
+    expected.push("400");
+    let r = app.post("/scim/v2/Bulk", &req(json!(ops))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(statuses(&r.body), expected);
+    // Six users created once each, the conflicting name still one user.
+    let names = app.user_names("count=100").await;
+    assert_eq!(names.len(), 7, "{names:?}");
+    for k in 0..6 {
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| **n == format!("ok{k}@x.test"))
+                .count(),
+            1
+        );
+    }
+    // Six creates and one deactivation: seven audit rows, no more.
+    assert_eq!(app.audit_count().await - audit_before, 7);
+    let events = app.dump_table("outbox").await;
+    let created = events
+        .iter()
+        .filter(|r| r.iter().any(|c| c == "user.created"))
+        .count();
+    let deactivated = events
+        .iter()
+        .filter(|r| r.iter().any(|c| c == "user.deactivated"))
+        .count();
+    assert_eq!((created, deactivated), (7, 1));
+    // The PATCH found the user its bulkId named, after the chunk re-ran,
+    // and the outbox keeps the order of the changes.
+    let id = r.body["Operations"][0]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.get(&format!("/scim/v2/Users/{id}")).await.body["active"],
+        false
+    );
+    let event_id = |kind: &str| -> i64 {
+        events
+            .iter()
+            .find(|r| r[3] == kind && r[4] == id)
+            .map(|r| r[0].parse().unwrap())
+            .unwrap()
+    };
+    assert!(event_id("user.created") < event_id("user.deactivated"));
+}
