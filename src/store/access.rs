@@ -24,34 +24,43 @@ pub struct UserInputs {
     pub claims: Option<Value>,
 }
 
+/// The columns access computation reads besides the document: local
+/// settings, the stored access and its explanation, the claims.
+type InputColumns = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+const INPUT_COLUMNS: &str = "local_access, user_type, role, plan, access, claims";
+
+fn inputs((local, user_type, role, plan, access, claims): InputColumns) -> StoreResult<UserInputs> {
+    Ok(UserInputs {
+        local: parse_json(&local)?,
+        access: Access {
+            user_type,
+            role,
+            rank: 0,
+            plan,
+            explain: parse_json(&access)?,
+        },
+        claims: claims.as_deref().map(parse_json).transpose()?,
+    })
+}
+
 impl Tx {
     /// A user's local settings, stored access and claims (its data is not
     /// read again).
     pub async fn load_user_inputs(&mut self, pk: i64) -> StoreResult<UserInputs> {
-        let (local, user_type, role, plan, access, claims): (
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-        ) = sqlx::query_as(
-            "SELECT local_access, user_type, role, plan, access, claims FROM users WHERE pk = $1",
-        )
-        .bind(pk)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(UserInputs {
-            local: parse_json(&local)?,
-            access: Access {
-                user_type,
-                role,
-                rank: 0,
-                plan,
-                explain: parse_json(&access)?,
-            },
-            claims: claims.as_deref().map(parse_json).transpose()?,
-        })
+        let row: InputColumns =
+            sqlx::query_as(&format!("SELECT {INPUT_COLUMNS} FROM users WHERE pk = $1"))
+                .bind(pk)
+                .fetch_one(self.conn())
+                .await?;
+        inputs(row)
     }
 
     pub async fn load_user_row(&mut self, pk: i64) -> StoreResult<UserRow> {
@@ -63,9 +72,9 @@ impl Tx {
             Option<String>,
             String,
             Option<String>,
-        ) = sqlx::query_as(
-            "SELECT data, local_access, user_type, role, plan, access, claims FROM users WHERE pk = $1",
-        )
+        ) = sqlx::query_as(&format!(
+            "SELECT data, {INPUT_COLUMNS} FROM users WHERE pk = $1"
+        ))
         .bind(pk)
         .fetch_one(self.conn())
         .await?;
@@ -73,17 +82,12 @@ impl Tx {
             Value::Object(m) => m,
             _ => return Err(StoreError::Corrupt("user data is not an object".into())),
         };
+        let i = inputs((local, user_type, role, plan, access, claims))?;
         Ok(UserRow {
             data,
-            local: parse_json(&local)?,
-            access: Access {
-                user_type,
-                role,
-                rank: 0,
-                plan,
-                explain: parse_json(&access)?,
-            },
-            claims: claims.as_deref().map(parse_json).transpose()?,
+            local: i.local,
+            access: i.access,
+            claims: i.claims,
         })
     }
 
