@@ -187,9 +187,20 @@ impl Directory {
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
         let planned = self.plan_create(ctx, kind, body)?;
+        self.write_planned(ctx, kind, planned, projection).await
+    }
+
+    /// A single planned write in its own transaction, answered with the
+    /// resource.
+    async fn write_planned(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        planned: Planned,
+        projection: &Projection,
+    ) -> DirectoryResult<Resource> {
         let mut tx = self.store.write(&ctx.tenant).await?;
-        let ran = self.run_planned(&mut tx, planned).await?;
-        let stored = ran.finish(tx).await?;
+        let stored = self.run_planned(&mut tx, planned).await?.finish(tx).await?;
         self.resource(ctx, kind, stored, projection).await
     }
 
@@ -330,9 +341,7 @@ impl Directory {
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
         let planned = self.plan_replace(ctx, kind, id, body, if_match)?;
-        let mut tx = self.store.write(&ctx.tenant).await?;
-        let stored = self.run_planned(&mut tx, planned).await?.finish(tx).await?;
-        self.resource(ctx, kind, stored, projection).await
+        self.write_planned(ctx, kind, planned, projection).await
     }
 
     pub(super) fn plan_replace(
@@ -398,9 +407,7 @@ impl Directory {
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
         let planned = self.plan_patch(ctx, kind, id, body, if_match)?;
-        let mut tx = self.store.write(&ctx.tenant).await?;
-        let stored = self.run_planned(&mut tx, planned).await?.finish(tx).await?;
-        self.resource(ctx, kind, stored, projection).await
+        self.write_planned(ctx, kind, planned, projection).await
     }
 
     pub(super) fn plan_patch(
