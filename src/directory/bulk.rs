@@ -195,12 +195,18 @@ impl Directory {
             }
         };
         let mut ran = 0;
-        for &i in order {
+        let mut reading_ahead = false;
+        for (at, &i) in order.iter().enumerate() {
             let time_up = ran > 0 && started.elapsed() >= CHUNK_TIME;
             if time_up || run.stopped() || cancel.is_cancelled() {
                 break;
             }
             let op = &ops[i];
+            if let Err(e) = read_ahead(&mut tx, ops, &order[at..], &mut reading_ahead).await {
+                tracing::warn!(error = %e, "bulk chunk could not read ahead; its operations run one by one");
+                run.restore(before);
+                return Chunk::Unusable(ran);
+            }
             let result = match self.bulk_step(ctx, op, &run.created) {
                 // Refused before any statement: nothing to undo.
                 Err(e) => Err(e),
@@ -325,6 +331,49 @@ impl Directory {
             (None, None) => Err(ScimError::invalid_path("a resource path is needed").into()),
         }
     }
+}
+
+/// The user a PUT or PATCH names by its id (not by a `bulkId`): what a
+/// chunk can read ahead.
+fn user_update_target(op: &BulkOp) -> Option<&str> {
+    match &op.parsed {
+        Ok((BulkMethod::Put | BulkMethod::Patch, Kind::User, Some(id)))
+            if !id.starts_with("bulkId:") =>
+        {
+            Some(id)
+        }
+        _ => None,
+    }
+}
+
+/// Before the first operation of `rest`: at the start of a run of user
+/// PUTs and PATCHes, read the run's users in one statement; before any
+/// other operation, forget what was read (it may change those users).
+async fn read_ahead(
+    tx: &mut Tx,
+    ops: &[BulkOp],
+    rest: &[usize],
+    reading_ahead: &mut bool,
+) -> DirectoryResult<()> {
+    let Some(&first) = rest.first() else {
+        return Ok(());
+    };
+    if user_update_target(&ops[first]).is_none() {
+        if *reading_ahead {
+            tx.forget_prefetched();
+            *reading_ahead = false;
+        }
+        return Ok(());
+    }
+    if !*reading_ahead {
+        let ids: Vec<&str> = rest
+            .iter()
+            .map_while(|&i| user_update_target(&ops[i]))
+            .collect();
+        tx.prefetch_users(&ids).await?;
+        *reading_ahead = true;
+    }
+    Ok(())
 }
 
 /// A `bulkId` no operation created (or whose creator failed).

@@ -18,6 +18,7 @@ pub struct UserRow {
 
 /// What access computation reads of a user besides its SCIM data (which
 /// the caller holds already).
+#[derive(Debug)]
 pub struct UserInputs {
     pub local: Value,
     pub access: Access,
@@ -55,6 +56,9 @@ impl Tx {
     /// A user's local settings, stored access and claims (its data is not
     /// read again).
     pub async fn load_user_inputs(&mut self, pk: i64) -> StoreResult<UserInputs> {
+        if let Some(inputs) = self.prefetched.take_inputs(pk) {
+            return Ok(inputs);
+        }
         let row: InputColumns =
             sqlx::query_as(&format!("SELECT {INPUT_COLUMNS} FROM users WHERE pk = $1"))
                 .bind(pk)

@@ -399,6 +399,11 @@ pub(super) async fn find_user(
 impl Tx {
     /// A live resource by id, read inside the write.
     pub async fn fetch(&mut self, kind: Kind, id: &str) -> StoreResult<Option<StoredResource>> {
+        if kind == Kind::User {
+            if let Some(stored) = self.prefetched.take_user(id) {
+                return Ok(Some(stored));
+            }
+        }
         let tenant = self.tenant().clone();
         fetch_resource(self.conn(), kind, &tenant, id).await
     }

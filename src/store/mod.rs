@@ -35,6 +35,7 @@ mod panel;
 mod pending;
 mod policies;
 mod pool;
+mod prefetch;
 mod refold;
 mod request_log;
 mod rows;

@@ -182,7 +182,7 @@ impl Tx {
             .bind(pk)
             .execute(self.conn())
             .await?;
-        self.write_user_values(pk, data).await?;
+        self.write_user_values(pk, data, false).await?;
         self.index_user(pk, data).await
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 
 use super::pending::Pending;
+use super::prefetch::Prefetched;
 use super::{Store, StoreResult, Tenant};
 
 pub struct Tx {
@@ -25,6 +26,8 @@ pub struct Tx {
     /// Tenant facts read once per transaction (the tenant row is locked
     /// by it, so they change only by its own writes, which forget them).
     pub(super) memo: Memo,
+    /// Users read ahead for the writes that follow (a Bulk chunk).
+    pub(super) prefetched: Prefetched,
 }
 
 /// What a write transaction read of its tenant and may read again.
@@ -46,6 +49,7 @@ impl Store {
             commits: self.commits.clone(),
             pending: Pending::default(),
             memo: Memo::default(),
+            prefetched: Prefetched::default(),
         })
     }
 
@@ -67,6 +71,7 @@ impl Tx {
             commits: store.commits.clone(),
             pending: Pending::default(),
             memo: Memo::default(),
+            prefetched: Prefetched::default(),
         }
     }
 
@@ -121,6 +126,7 @@ impl Tx {
             .await?;
         self.pending.undo_to(name);
         self.memo = Memo::default();
+        self.prefetched = Prefetched::default();
         self.release(name).await
     }
 

@@ -24,8 +24,8 @@ impl Tx {
         let (user_name, ci) = user_name(data);
         let json = Value::Object(data.clone()).to_string();
         let (pk, status): (i64, String) = sqlx::query_as(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, data_ci, version, created, last_modified)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14) RETURNING pk, status",
+            "INSERT INTO users (tenant_id, id, user_name, user_name_ci, external_id, active, user_type, role, plan, access, data, data_ci, version, created, last_modified, email_ci)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15) RETURNING pk, status",
         )
         .bind(tid)
         .bind(id)
@@ -41,9 +41,11 @@ impl Tx {
         .bind(fold(&json))
         .bind(now)
         .bind(now)
+        .bind(sort_email(data).flatten())
         .fetch_one(self.conn())
         .await?;
-        self.write_user_values(pk, data).await?;
+        self.write_user_values(pk, data, sort_email(data).is_some())
+            .await?;
         self.index_new_user(pk, data).await?;
         Ok((pk, status))
     }
@@ -87,7 +89,7 @@ impl Tx {
             .bind(id)
             .fetch_one(self.conn())
             .await?;
-        self.write_user_values(pk, data).await?;
+        self.write_user_values(pk, data, false).await?;
         self.index_new_user(pk, data).await
     }
 
@@ -138,15 +140,18 @@ impl Tx {
             .bind(pk)
             .execute(self.conn())
             .await?;
-        self.write_user_values(pk, new).await
+        let sorted = matches!((sort_email(old), sort_email(new)), (Some(a), Some(b)) if a == b);
+        self.write_user_values(pk, new, sorted).await
     }
 
     /// The rows of a user's multi-valued attributes, in one statement,
-    /// and the email the admin list sorts by.
+    /// and the email the admin list sorts by (unless `sorted`: the row
+    /// holds it already).
     pub(super) async fn write_user_values(
         &mut self,
         pk: i64,
         data: &Map<String, Value>,
+        sorted: bool,
     ) -> StoreResult<()> {
         let tid = self.tid();
         let items: Vec<(&str, &Value)> = USER_VALUE_ATTRS
@@ -185,7 +190,11 @@ impl Tx {
             }
             q.execute(self.conn()).await?;
         }
-        // The email the admin list sorts by (its index).
+        if sorted {
+            return Ok(());
+        }
+        // The email the admin list sorts by (its index): the least, as
+        // the database orders text.
         sqlx::query(
             "UPDATE users SET email_ci = (SELECT min(v.value_ci) FROM user_values v
                WHERE v.user_pk = $1 AND v.attr = 'emails') WHERE pk = $1",
@@ -356,5 +365,53 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+/// The email the admin list sorts a user by, when it does not take the
+/// database's ordering of text to tell: `Some(None)` with no email,
+/// `Some(the only one, folded)` with one; `None` with two or more (the
+/// least of them, as the database orders text, is written by a statement).
+fn sort_email(data: &Map<String, Value>) -> Option<Option<String>> {
+    let values: Vec<&str> = match data.get("emails") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.get("value").and_then(Value::as_str))
+            .collect(),
+        _ => Vec::new(),
+    };
+    match values.as_slice() {
+        [] => Some(None),
+        [one] => Some(Some(fold(one))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn data(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn the_sort_email_is_told_without_the_database_for_none_or_one() {
+        assert_eq!(sort_email(&data(json!({"userName": "a"}))), Some(None));
+        assert_eq!(
+            sort_email(&data(json!({"emails": [{"value": "ÉDITH@x.org"}]}))),
+            Some(Some(fold("ÉDITH@x.org")))
+        );
+        // An element without a string value has no row value.
+        assert_eq!(
+            sort_email(&data(json!({"emails": [{"type": "work"}, {"value": "b@x"}]}))),
+            Some(Some("b@x".into()))
+        );
+        assert_eq!(
+            sort_email(&data(json!({"emails": [{"value": "b@x"}, {"value": "a@x"}]}))),
+            None
+        );
     }
 }
