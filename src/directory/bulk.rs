@@ -194,6 +194,9 @@ impl Directory {
                 return Chunk::Unusable(0);
             }
         };
+        // Users' new rows wait for the next statement, to be written
+        // many at a time.
+        tx.defer_user_writes();
         let mut ran = 0;
         let mut reading_ahead = false;
         for (at, &i) in order.iter().enumerate() {

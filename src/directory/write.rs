@@ -292,18 +292,28 @@ impl Directory {
         };
         match kind {
             Kind::User => {
-                let (mut status, mut access) = tx
-                    .update_user_data(current.pk, &current.data, &update.data, version, &now)
-                    .await?;
+                let (mut status, mut access) = if tx.defers_user_writes() {
+                    // The row waits for the transaction's next statement
+                    // (a Bulk chunk); its access is the one read with it.
+                    tx.defer_user_data(current.pk, &current.data, &update.data, version, &now)
+                        .await?;
+                    (None, current.access.clone())
+                } else {
+                    let (status, access) = tx
+                        .update_user_data(current.pk, &current.data, &update.data, version, &now)
+                        .await?;
+                    (Some(status), access)
+                };
                 tx.replace_user_values(current.pk, &current.data, &update.data)
                     .await?;
                 if let Some((old, new)) = &effects.access_changed {
                     let cause = AccessCause::of(&update.change);
                     let events = self.store_access(tx, current.pk, &current.id, old, new, &cause);
                     effects.events.extend(events.await?);
-                    (status, access) = tx.user_status_access(current.pk).await?;
+                    let (s, a) = tx.user_status_access(current.pk).await?;
+                    (status, access) = (Some(s), a);
                 }
-                stored.status = Some(status);
+                stored.status = status;
                 stored.access = access;
             }
             Kind::Group => {

@@ -62,7 +62,7 @@ impl Tx {
         let row: InputColumns =
             sqlx::query_as(&format!("SELECT {INPUT_COLUMNS} FROM users WHERE pk = $1"))
                 .bind(pk)
-                .fetch_one(self.conn())
+                .fetch_one(self.conn().await?)
                 .await?;
         inputs(row)
     }
@@ -80,7 +80,7 @@ impl Tx {
             "SELECT data, {INPUT_COLUMNS} FROM users WHERE pk = $1"
         ))
         .bind(pk)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?;
         let data = match parse_json(&data)? {
             Value::Object(m) => m,
@@ -104,7 +104,7 @@ impl Tx {
         .bind(&access.plan)
         .bind(access.explain.to_string())
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -125,7 +125,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(id)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -154,7 +154,7 @@ impl Tx {
             )
             .bind(tid)
             .bind(id)
-            .fetch_all(self.conn())
+            .fetch_all(self.conn().await?)
             .await?;
             for r in rows {
                 if seen.insert(r.clone()) {
@@ -173,7 +173,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(id)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?)
     }
 
@@ -190,7 +190,7 @@ impl Tx {
         .bind(tid)
         .bind(after_pk)
         .bind(limit)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?)
     }
 
@@ -200,7 +200,7 @@ impl Tx {
         Ok(sqlx::query_scalar(COUNT_ENABLED_WITH_ROLE)
             .bind(tid)
             .bind(role)
-            .fetch_one(self.conn())
+            .fetch_one(self.conn().await?)
             .await?)
     }
 }

@@ -18,7 +18,7 @@ impl Tx {
         .bind(tid)
         .bind(issuer)
         .bind(subject)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?)
     }
 
@@ -33,7 +33,7 @@ impl Tx {
         )
         .bind(user_pk)
         .bind(issuer)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?)
     }
 
@@ -56,7 +56,7 @@ impl Tx {
         .bind(user_pk)
         .bind(at)
         .bind(at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Tx {
         .bind(tid)
         .bind(issuer)
         .bind(subject)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -95,7 +95,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(fold(email))
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?)
     }
 
@@ -104,7 +104,7 @@ impl Tx {
         sqlx::query("UPDATE users SET claims = $1 WHERE pk = $2")
             .bind(claims.to_string())
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }

@@ -410,7 +410,7 @@ impl Tx {
         ))
         .bind(tid)
         .bind(id)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -418,7 +418,7 @@ impl Tx {
         let finished: Option<String> =
             sqlx::query_scalar(&format!("SELECT {done} FROM {table} WHERE id = $1"))
                 .bind(id)
-                .fetch_one(self.conn())
+                .fetch_one(self.conn().await?)
                 .await?;
         Ok(Some((record(kind, row), finished)))
     }
@@ -447,7 +447,7 @@ impl Tx {
             .bind(error)
             .bind(id)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -476,7 +476,7 @@ impl Tx {
             .bind(&at)
             .bind(id)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
             > 0)

@@ -395,7 +395,7 @@ impl Tx {
     pub async fn former_names(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
         self.flush_records().await?;
         let tid = self.tid();
-        former_names(self.conn(), tid, user_id).await
+        former_names(self.conn().await?, tid, user_id).await
     }
 
     /// [`Store::find_mentions`] inside the write (when the needles changed
@@ -403,7 +403,7 @@ impl Tx {
     pub async fn find_mentions(&mut self, needles: &Needles) -> StoreResult<Mentions> {
         self.flush_records().await?;
         let tid = self.tid();
-        mentions(self.conn(), tid, needles).await
+        mentions(self.conn().await?, tid, needles).await
     }
 
     /// Rewrite with `redact` the text of every row about the user; their
@@ -429,7 +429,7 @@ impl Tx {
                 f.sql(part);
             }
             f.sql(")");
-            rewrite(self.conn(), place, f, redact).await?;
+            rewrite(self.conn().await?, place, f, redact).await?;
         }
         sqlx::query(
             "UPDATE deprovision_rows SET input = $1, user_name = $2
@@ -439,12 +439,12 @@ impl Tx {
         .bind(user_name)
         .bind(user_id)
         .bind(tid)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         sqlx::query("UPDATE transfers SET payload = '{}' WHERE tenant_id = $1 AND user_id = $2")
             .bind(tid)
             .bind(user_id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -461,24 +461,24 @@ impl Tx {
         let tid = self.tid();
         let p = patterns(&found.needles);
         let mut rows = found.found.clone();
-        let audit_now = max_id(self.conn(), "audit_log", tid).await?;
-        let events_now = max_id(self.conn(), "outbox", tid).await?;
+        let audit_now = max_id(self.conn().await?, "audit_log", tid).await?;
+        let events_now = max_id(self.conn().await?, "outbox", tid).await?;
         let tail = [
             (&AUDIT, found.audit_upto, audit_now),
             (&EVENTS, found.events_upto, events_now),
         ];
         for (place, after, upto) in tail {
-            rows.extend(find(self.conn(), tid, place, &p, Some((after, upto))).await?);
+            rows.extend(find(self.conn().await?, tid, place, &p, Some((after, upto))).await?);
         }
         for place in SMALL {
-            rows.extend(find(self.conn(), tid, place, &p, None).await?);
+            rows.extend(find(self.conn().await?, tid, place, &p, None).await?);
         }
         let mut changed = 0;
         for (place, key) in rows {
             let mut f = place.select(tid, &place.key_and_columns());
             place.by_key(&mut f, &key);
             f.sql(")");
-            changed += rewrite(self.conn(), place, f, redact).await?;
+            changed += rewrite(self.conn().await?, place, f, redact).await?;
         }
         Ok(changed)
     }
@@ -491,7 +491,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(user_id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -504,21 +504,21 @@ impl Tx {
         sqlx::query("UPDATE tokens SET revoked = coalesce(revoked, $1) WHERE user_id = $2")
             .bind(at)
             .bind(user_id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         for table in ["console_sessions", "console_login_links"] {
             let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2");
             sqlx::query(&sql)
                 .bind(tid)
                 .bind(user_id)
-                .execute(self.conn())
+                .execute(self.conn().await?)
                 .await?;
         }
         self.erase_invitations(user_id).await?;
         self.unindex_user(pk).await?;
         sqlx::query("DELETE FROM users WHERE pk = $1")
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }

@@ -50,7 +50,7 @@ impl Tx {
         .bind(Value::Object(data.clone()).to_string())
         .bind(now)
         .bind(now)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?)
     }
 
@@ -73,7 +73,7 @@ impl Tx {
         .bind(version)
         .bind(now)
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -82,7 +82,7 @@ impl Tx {
     pub async fn delete_row(&mut self, kind: Kind, pk: i64) -> StoreResult<()> {
         sqlx::query(&format!("DELETE FROM {} WHERE pk = $1", table(kind)))
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -97,7 +97,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(id)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         Ok(match found.as_deref() {
             Some("User") => Some("User"),
@@ -123,7 +123,7 @@ impl Tx {
         .bind(tid)
         .bind(group_id)
         .bind(member)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         Ok(hit.is_some())
     }
@@ -144,7 +144,7 @@ impl Tx {
                         "DELETE FROM memberships WHERE group_pk = $1 RETURNING member_id",
                     )
                     .bind(group_pk)
-                    .fetch_all(self.conn())
+                    .fetch_all(self.conn().await?)
                     .await?;
                     changed += gone.len() as u64;
                     touched.extend(gone);
@@ -174,7 +174,7 @@ impl Tx {
         let current: Vec<String> =
             sqlx::query_scalar("SELECT member_id FROM memberships WHERE group_pk = $1")
                 .bind(group_pk)
-                .fetch_all(self.conn())
+                .fetch_all(self.conn().await?)
                 .await?;
         let wanted: std::collections::HashSet<&str> = refs.iter().map(|m| m.id.as_str()).collect();
         let mut changed = 0;
@@ -193,7 +193,7 @@ impl Tx {
         let n = sqlx::query("DELETE FROM memberships WHERE group_pk = $1 AND member_id = $2")
             .bind(group_pk)
             .bind(id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected();
         if n > 0 {
@@ -222,7 +222,7 @@ impl Tx {
             .bind(m.kind)
             .bind(&m.display)
             .bind(m.display.as_deref().map(fold))
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected();
             changed += n;
@@ -245,12 +245,12 @@ impl Tx {
         .bind(at)
         .bind(tid)
         .bind(id)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?;
         sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2")
             .bind(tid)
             .bind(id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(parents)
     }
@@ -270,7 +270,7 @@ impl Tx {
         .bind(at)
         .bind(tid)
         .bind(group_id)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         let Some(pk) = pk else { return Ok(false) };
         sqlx::query(
@@ -279,7 +279,7 @@ impl Tx {
         .bind(pk)
         .bind(tid)
         .bind(user_id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(true)
     }

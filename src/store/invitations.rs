@@ -185,7 +185,7 @@ impl Tx {
         .bind(inv.secret_hash)
         .bind(inv.created)
         .bind(inv.expires_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -202,7 +202,7 @@ impl Tx {
         let row = sqlx::query(&sql)
             .bind(tid)
             .bind(hash)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await?;
         row.as_ref().map(row_to_invitation).transpose()
     }
@@ -219,7 +219,7 @@ impl Tx {
         let row = sqlx::query(&sql)
             .bind(tid)
             .bind(user_id)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await?;
         row.as_ref().map(row_to_invitation).transpose()
     }
@@ -240,7 +240,7 @@ impl Tx {
         .bind(at)
         .bind(tid)
         .bind(user_id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0;
@@ -252,7 +252,7 @@ impl Tx {
         .bind(format!("cancelled: the invitation was {how}"))
         .bind(tid)
         .bind(user_id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(ended)
     }
@@ -277,7 +277,7 @@ impl Tx {
         .bind(recipient)
         .bind(created)
         .bind(give_up_at)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?)
     }
 
@@ -307,7 +307,7 @@ impl Tx {
             .bind(i64::from(attempted))
             .bind(error)
             .bind(id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
             > 0)
@@ -323,7 +323,7 @@ impl Tx {
             sqlx::query(sql)
                 .bind(tid)
                 .bind(user_id)
-                .execute(self.conn())
+                .execute(self.conn().await?)
                 .await?;
         }
         Ok(())

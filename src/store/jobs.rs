@@ -246,7 +246,7 @@ impl Tx {
         .bind(&job.actor_user_id)
         .bind(job.inputs.len() as i64)
         .bind(at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         // Many rows per statement: 10,000 single inserts cost a second.
         for (chunk_no, chunk) in job.inputs.chunks(300).enumerate() {
@@ -264,7 +264,7 @@ impl Tx {
                     .text(input.clone())
                     .sql(")");
             }
-            super::sql::execute(self.conn(), f).await?;
+            super::sql::execute(self.conn().await?, f).await?;
         }
         Ok(())
     }
@@ -280,7 +280,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(id)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| {
             Ok((
@@ -312,7 +312,7 @@ impl Tx {
         .bind(tid)
         .bind(id)
         .bind(holder.unwrap_or_default())
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -335,7 +335,7 @@ impl Tx {
         .bind(tid)
         .bind(id)
         .bind(runner)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -361,7 +361,7 @@ impl Tx {
             .bind(job_id)
             .bind(r.row_no)
             .bind(&r.input)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected();
         }
@@ -374,7 +374,7 @@ impl Tx {
             "SELECT count(*) FROM deprovision_rows WHERE job_id = $1 AND done = 1",
         )
         .bind(id)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?)
     }
 
@@ -393,7 +393,7 @@ impl Tx {
         .bind(tid)
         .bind(id)
         .bind(end.runner.unwrap_or_default())
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)

@@ -405,13 +405,13 @@ impl Tx {
             }
         }
         let tenant = self.tenant().clone();
-        fetch_resource(self.conn(), kind, &tenant, id).await
+        fetch_resource(self.conn().await?, kind, &tenant, id).await
     }
 
     /// A user by id (deleted ones too) or by userName (live ones).
     pub async fn find_user(&mut self, key: &str) -> StoreResult<Option<UserRecord>> {
         let tenant = self.tenant().clone();
-        find_user(self.conn(), &tenant, key).await
+        find_user(self.conn().await?, &tenant, key).await
     }
 
     /// The id of another resource of this kind that already has the name
@@ -431,7 +431,7 @@ impl Tx {
             .bind(tid)
             .bind(name_ci)
             .bind(except_pk.unwrap_or(-1))
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await?)
     }
 }

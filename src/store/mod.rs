@@ -22,6 +22,7 @@ mod backup;
 mod bindings;
 pub mod contention;
 mod counted;
+mod deferred;
 mod deliveries;
 mod erase;
 mod groups;

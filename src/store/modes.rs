@@ -45,7 +45,7 @@ impl Tx {
             return Ok(m.clone());
         }
         let tenant = self.tenant().clone();
-        let modes = read_modes(self.conn(), &tenant).await?;
+        let modes = read_modes(self.conn().await?, &tenant).await?;
         self.memo.modes = Some(modes.clone());
         Ok(modes)
     }
@@ -57,7 +57,7 @@ impl Tx {
         sqlx::query("UPDATE tenants SET owner = $1 WHERE id = $2")
             .bind(user_id)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -69,7 +69,7 @@ impl Tx {
         sqlx::query("UPDATE tenants SET recreate_deleted = $1 WHERE id = $2")
             .bind(choice)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -89,7 +89,7 @@ impl Tx {
             .sql(") AND u.deleted_at IS NULL AND u.pk <> ")
             .int(except_pk.unwrap_or(-1))
             .sql(" ORDER BY u.pk LIMIT 1");
-        let rows = fetch_all(self.conn(), f).await?;
+        let rows = fetch_all(self.conn().await?, f).await?;
         match rows.first() {
             Some(r) => {
                 use sqlx::Row;
@@ -128,7 +128,7 @@ impl Tx {
                 .sql("))");
         }
         f.sql(") ORDER BY deleted_at DESC, pk DESC LIMIT 20");
-        fetch_all(self.conn(), f)
+        fetch_all(self.conn().await?, f)
             .await?
             .iter()
             .map(row_to_user)

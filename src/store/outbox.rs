@@ -231,7 +231,7 @@ impl Tx {
         .bind(t.reason)
         .bind(t.assets)
         .bind(t.waiting)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -260,7 +260,7 @@ impl Tx {
         .bind(tid)
         .bind(user_id)
         .bind(reason)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected())
     }
@@ -274,7 +274,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(user_id)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|(id, p)| {
@@ -302,7 +302,7 @@ impl Tx {
         .bind(payload.to_string())
         .bind(at)
         .bind(id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -316,7 +316,7 @@ impl Tx {
         )
         .bind(at)
         .bind(id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -336,7 +336,7 @@ impl Tx {
         .bind(datetime::format(next))
         .bind(error)
         .bind(id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }

@@ -163,8 +163,8 @@ impl Tx {
     pub async fn flush_records(&mut self) -> StoreResult<()> {
         let (audits, events) = self.pending().take();
         let tid = self.tid();
-        write_audits(self.conn(), tid, &audits).await?;
-        write_events(self.conn(), tid, &events).await
+        write_audits(self.conn().await?, tid, &audits).await?;
+        write_events(self.conn().await?, tid, &events).await
     }
 }
 

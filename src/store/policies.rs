@@ -58,7 +58,7 @@ impl Tx {
         let v: Option<i64> =
             sqlx::query_scalar("SELECT version FROM tenant_policies WHERE tenant_id = $1")
                 .bind(tid)
-                .fetch_optional(self.conn())
+                .fetch_optional(self.conn().await?)
                 .await?;
         let v = v.unwrap_or(0);
         self.memo.policy_version = Some(v);
@@ -70,7 +70,7 @@ impl Tx {
         let tid = self.tid();
         let r: Option<Row> = sqlx::query_as(SELECT)
             .bind(tid)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await?;
         Ok(r.map(row))
     }
@@ -97,7 +97,7 @@ impl Tx {
             .bind(document)
             .bind(at)
             .bind(actor)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
         } else {
@@ -111,7 +111,7 @@ impl Tx {
             .bind(actor)
             .bind(tid)
             .bind(expected)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
         };
@@ -127,7 +127,7 @@ impl Tx {
         .bind(document)
         .bind(at)
         .bind(actor)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(true)
     }

@@ -69,7 +69,7 @@ impl Tx {
             for id in part {
                 q = q.bind(*id);
             }
-            let rows = q.fetch_all(self.conn()).await?;
+            let rows = q.fetch_all(self.conn().await?).await?;
             for row in &rows {
                 let stored = row_to_resource(row)?;
                 let inputs = UserInputs {
@@ -87,7 +87,9 @@ impl Tx {
                         .map(parse_json)
                         .transpose()?,
                 };
-                self.prefetched.users.insert(stored.id.clone(), (stored, inputs));
+                self.prefetched
+                    .users
+                    .insert(stored.id.clone(), (stored, inputs));
             }
         }
         Ok(())

@@ -103,7 +103,7 @@ impl Store {
             .bind(tenant.id)
             .bind(after)
             .bind(BATCH)
-            .fetch_all(tx.conn())
+            .fetch_all(tx.conn().await?)
             .await?;
         Ok((tx, rows))
     }
@@ -142,7 +142,7 @@ impl Tx {
         .bind(self.tid())
         .bind(&new)
         .bind(pk)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         if taken.is_some() {
             tracing::warn!(
@@ -174,13 +174,13 @@ impl Tx {
             .bind(ci)
             .bind(fold(&json))
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         // The value rows, written again as a write would (with the email
         // the admin list sorts by).
         sqlx::query("DELETE FROM user_values WHERE user_pk = $1")
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         self.write_user_values(pk, data, false).await?;
         self.index_user(pk, data).await
@@ -193,13 +193,13 @@ impl Tx {
         sqlx::query("UPDATE groups SET display_name_ci = $1 WHERE pk = $2")
             .bind(ci)
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         let displays: Vec<(String, String)> = sqlx::query_as(
             "SELECT member_id, display FROM memberships WHERE group_pk = $1 AND display IS NOT NULL",
         )
         .bind(pk)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?;
         for (member, display) in displays {
             sqlx::query(
@@ -208,7 +208,7 @@ impl Tx {
             .bind(fold(&display))
             .bind(pk)
             .bind(member)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         }
         Ok(())

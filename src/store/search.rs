@@ -135,7 +135,7 @@ impl Tx {
         let stored: BTreeSet<String> =
             sqlx::query_scalar("SELECT term FROM user_search_terms WHERE user_pk = $1")
                 .bind(pk)
-                .fetch_all(self.conn())
+                .fetch_all(self.conn().await?)
                 .await?
                 .into_iter()
                 .collect();
@@ -176,7 +176,7 @@ impl Tx {
             sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1 AND term = $2")
                 .bind(pk)
                 .bind(gone)
-                .execute(self.conn())
+                .execute(self.conn().await?)
                 .await?;
         }
         let new: Vec<&String> = terms.difference(&stored).collect();
@@ -191,7 +191,7 @@ impl Tx {
                 f.sql("(").int(tid).sql(", ").int(pk).sql(", ");
                 f.text((*term).clone()).sql(")");
             }
-            super::sql::execute(self.conn(), f).await?;
+            super::sql::execute(self.conn().await?, f).await?;
         }
         Ok(())
     }
@@ -200,7 +200,7 @@ impl Tx {
     pub(super) async fn unindex_user(&mut self, pk: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }

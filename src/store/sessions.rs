@@ -99,7 +99,7 @@ impl Tx {
         .bind(user_id)
         .bind(created)
         .bind(expires)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -114,7 +114,7 @@ impl Tx {
         .bind(at)
         .bind(hash)
         .bind(tid)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -136,7 +136,7 @@ impl Tx {
         .bind(user_id)
         .bind(via)
         .bind(at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -150,7 +150,7 @@ impl Tx {
         .bind(at)
         .bind(id_hash)
         .bind(tid)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -161,7 +161,7 @@ impl Tx {
         let r = sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1 AND tenant_id = $2")
             .bind(id_hash)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -172,7 +172,7 @@ impl Tx {
         let r = sqlx::query("DELETE FROM console_sessions WHERE tenant_id = $1 AND user_id = $2")
             .bind(tid)
             .bind(user_id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(r.rows_affected())
     }
@@ -193,12 +193,12 @@ impl Tx {
         .bind(tid)
         .bind(idle_before)
         .bind(opened_before)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         sqlx::query("DELETE FROM console_login_links WHERE tenant_id = $1 AND expires < $2")
             .bind(tid)
             .bind(links_before)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }

@@ -149,7 +149,7 @@ impl Tx {
                 let limits: (Option<i64>, Option<i64>) =
                     sqlx::query_as("SELECT max_users, max_viewers FROM tenants WHERE id = $1")
                         .bind(tid)
-                        .fetch_optional(self.conn())
+                        .fetch_optional(self.conn().await?)
                         .await?
                         .unwrap_or((None, None));
                 self.memo.seats = Some(limits);
@@ -169,7 +169,7 @@ impl Tx {
         Ok(
             sqlx::query_scalar("SELECT fallback_owner FROM tenants WHERE id = $1")
                 .bind(tid)
-                .fetch_optional(self.conn())
+                .fetch_optional(self.conn().await?)
                 .await?
                 .flatten(),
         )
@@ -183,7 +183,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(user_type)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?)
     }
 
@@ -192,7 +192,7 @@ impl Tx {
         sqlx::query("UPDATE tenants SET registrations = $1 WHERE id = $2")
             .bind(i64::from(on))
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -203,7 +203,7 @@ impl Tx {
         sqlx::query("UPDATE tenants SET fallback_owner = $1 WHERE id = $2")
             .bind(user_id)
             .bind(tid)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }

@@ -158,7 +158,7 @@ impl Tx {
         .bind(token.scopes.join(","))
         .bind(&token.created_by)
         .bind(&token.created_by_user_id)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -173,7 +173,7 @@ impl Tx {
         .bind(at)
         .bind(id)
         .bind(tid)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -190,7 +190,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(user_id)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?;
         if !live.is_empty() {
             sqlx::query(
@@ -199,7 +199,7 @@ impl Tx {
             .bind(at)
             .bind(tid)
             .bind(user_id)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         }
         Ok(live)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 
+use super::deferred::{write_deferred, DeferredUser};
 use super::pending::Pending;
 use super::prefetch::Prefetched;
 use super::{Store, StoreResult, Tenant};
@@ -28,6 +29,9 @@ pub struct Tx {
     pub(super) memo: Memo,
     /// Users read ahead for the writes that follow (a Bulk chunk).
     pub(super) prefetched: Prefetched,
+    /// User rows waiting for the next statement ([`Tx::defer_user_data`]).
+    pub(super) deferred: Vec<DeferredUser>,
+    pub(super) defer_users: bool,
 }
 
 /// What a write transaction read of its tenant and may read again.
@@ -50,6 +54,8 @@ impl Store {
             pending: Pending::default(),
             memo: Memo::default(),
             prefetched: Prefetched::default(),
+            deferred: Vec::new(),
+            defer_users: false,
         })
     }
 
@@ -72,6 +78,8 @@ impl Tx {
             pending: Pending::default(),
             memo: Memo::default(),
             prefetched: Prefetched::default(),
+            deferred: Vec::new(),
+            defer_users: false,
         }
     }
 
@@ -79,8 +87,15 @@ impl Tx {
         &self.tenant
     }
 
-    pub(super) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    /// The connection, for the next statement: the user rows held back
+    /// ([`Tx::defer_user_data`]) are written first, so that every statement
+    /// sees every write of the transaction.
+    pub(super) async fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        if !self.deferred.is_empty() {
+            let rows = std::mem::take(&mut self.deferred);
+            write_deferred(&mut self.tx, &rows).await?;
+        }
+        Ok(&mut self.tx)
     }
 
     /// The tenant's id, for binding.
@@ -90,6 +105,7 @@ impl Tx {
 
     /// Write the recorded audit rows and events, then commit.
     pub async fn commit(mut self) -> StoreResult<()> {
+        self.conn().await?;
         self.flush_records().await?;
         self.tx.commit().await?;
         self.commits.fetch_add(1, Ordering::AcqRel);
@@ -135,7 +151,7 @@ impl Tx {
     }
 
     async fn exec_raw(&mut self, sql: &str) -> StoreResult<()> {
-        self.conn().execute(sql).await?;
+        self.conn().await?.execute(sql).await?;
         Ok(())
     }
 }

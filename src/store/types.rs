@@ -50,6 +50,8 @@ pub struct StoredResource {
     pub created: OffsetDateTime,
     pub last_modified: OffsetDateTime,
     /// Users: lifecycle status and effective access (explanation JSON).
+    /// A user written by a transaction that holds rows back
+    /// (`Tx::defer_user_data`) has no status here: it is not read back.
     pub status: Option<String>,
     pub access: Option<Value>,
 }

@@ -42,7 +42,7 @@ impl Tx {
         .bind(now)
         .bind(now)
         .bind(sort_email(data).flatten())
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?;
         self.write_user_values(pk, data, sort_email(data).is_some())
             .await?;
@@ -83,11 +83,11 @@ impl Tx {
         .bind(fold(&json))
         .bind(now)
         .bind(now)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         let pk: i64 = sqlx::query_scalar("SELECT pk FROM users WHERE id = $1")
             .bind(id)
-            .fetch_one(self.conn())
+            .fetch_one(self.conn().await?)
             .await?;
         self.write_user_values(pk, data, false).await?;
         self.index_new_user(pk, data).await
@@ -119,7 +119,7 @@ impl Tx {
         .bind(version)
         .bind(now)
         .bind(pk)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await?;
         self.reindex_user(pk, old, data).await?;
         Ok((status, serde_json::from_str(&access).ok()))
@@ -138,7 +138,7 @@ impl Tx {
         }
         sqlx::query("DELETE FROM user_values WHERE user_pk = $1")
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         let sorted = matches!((sort_email(old), sort_email(new)), (Some(a), Some(b)) if a == b);
         self.write_user_values(pk, new, sorted).await
@@ -188,7 +188,7 @@ impl Tx {
                     .bind(elem)
                     .bind(elem_ci);
             }
-            q.execute(self.conn()).await?;
+            q.execute(self.conn().await?).await?;
         }
         if sorted {
             return Ok(());
@@ -200,7 +200,7 @@ impl Tx {
                WHERE v.user_pk = $1 AND v.attr = 'emails') WHERE pk = $1",
         )
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -210,7 +210,7 @@ impl Tx {
         let (s, a): (String, String) =
             sqlx::query_as("SELECT status, access FROM users WHERE pk = $1")
                 .bind(pk)
-                .fetch_one(self.conn())
+                .fetch_one(self.conn().await?)
                 .await?;
         Ok((s, serde_json::from_str(&a).ok()))
     }
@@ -223,7 +223,7 @@ impl Tx {
         .bind(at)
         .bind(reason)
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -234,7 +234,7 @@ impl Tx {
             "UPDATE users SET banned_at = NULL, ban_reason = NULL WHERE pk = $1 AND banned_at IS NOT NULL",
         )
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -253,7 +253,7 @@ impl Tx {
             .bind(&json)
             .bind(fold(&json))
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Tx {
         sqlx::query("UPDATE users SET local_access = $1 WHERE pk = $2")
             .bind(local.to_string())
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -276,7 +276,7 @@ impl Tx {
         .bind(at)
         .bind(at)
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -286,7 +286,7 @@ impl Tx {
         sqlx::query("UPDATE users SET version = version + 1, last_modified = $1 WHERE pk = $2")
             .bind(at)
             .bind(pk)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -300,7 +300,7 @@ impl Tx {
         )
         .bind(tid)
         .bind(user_id)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await?)
     }
 
@@ -321,7 +321,7 @@ impl Tx {
         .bind(purge_after)
         .bind(at)
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -340,14 +340,14 @@ impl Tx {
                     .bind(deletion.to_string())
                     .bind(p)
                     .bind(pk)
-                    .execute(self.conn())
+                    .execute(self.conn().await?)
                     .await?
             }
             None => {
                 sqlx::query("UPDATE users SET deletion = $1 WHERE pk = $2")
                     .bind(deletion.to_string())
                     .bind(pk)
-                    .execute(self.conn())
+                    .execute(self.conn().await?)
                     .await?
             }
         };
@@ -362,7 +362,7 @@ impl Tx {
         )
         .bind(at)
         .bind(pk)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -406,11 +406,15 @@ mod tests {
         );
         // An element without a string value has no row value.
         assert_eq!(
-            sort_email(&data(json!({"emails": [{"type": "work"}, {"value": "b@x"}]}))),
+            sort_email(&data(
+                json!({"emails": [{"type": "work"}, {"value": "b@x"}]})
+            )),
             Some(Some("b@x".into()))
         );
         assert_eq!(
-            sort_email(&data(json!({"emails": [{"value": "b@x"}, {"value": "a@x"}]}))),
+            sort_email(&data(
+                json!({"emails": [{"value": "b@x"}, {"value": "a@x"}]})
+            )),
             None
         );
     }

@@ -321,3 +321,68 @@ async fn bulk_operations_refused_inside_a_chunk_leave_the_others_whole_and_recor
     };
     assert!(event_id("user.created") < event_id("user.deactivated"));
 }
+
+/// A chunk holds its users' new rows until its next statement: what an
+/// operation reads (the same user again, a userName's owner, an ETag)
+/// still sees every operation before it, on both stores.
+#[tokio::test]
+async fn bulk_updates_in_one_chunk_see_the_ones_before_them() {
+    let app = TestApp::new().await;
+    let a = app.user("a@x.test").await;
+    let b = app.user("b@x.test").await;
+    let c = app.user("c@x.test").await;
+    let audit_before = app.audit_count().await;
+    let patch = |path: String, attr: &str, value: Value, version: Option<&str>| {
+        let mut op = json!({"method": "PATCH", "path": path,
+            "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": attr, "value": value}]}});
+        if let Some(v) = version {
+            op["version"] = json!(v);
+        }
+        op
+    };
+    let ops = json!([
+        patch(format!("/Users/{a}"), "active", json!(false), None),
+        patch(format!("/Users/{a}"), "displayName", json!("Ada"), None),
+        patch(format!("/Users/{b}"), "userName", json!("renamed@x.test"), None),
+        {"method": "POST", "path": "/Users", "bulkId": "dup",
+         "data": {"schemas": [USER], "userName": "RENAMED@x.test"}},
+        patch(format!("/Users/{c}"), "active", json!(false), Some("W/\"1\"")),
+        patch(format!("/Users/{c}"), "displayName", json!("stale"), Some("W/\"1\"")),
+    ]);
+    let r = app.post("/scim/v2/Bulk", &req(ops)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        statuses(&r.body),
+        ["200", "200", "200", "409", "200", "412"],
+        "{}",
+        r.text
+    );
+    // The second PATCH of a ran on the first one's row.
+    assert_eq!(r.body["Operations"][1]["version"], "W/\"3\"");
+    let access = "urn:rollcall:scim:schemas:extension:access:2.0:User";
+    let got = app.get(&format!("/scim/v2/Users/{a}")).await.body;
+    assert_eq!(
+        (&got["active"], &got["displayName"], &got["meta"]["version"]),
+        (&json!(false), &json!("Ada"), &json!("W/\"3\""))
+    );
+    let status = |id: String| {
+        let path = format!("/scim/v2/Users/{id}?attributes={access}:status");
+        let app = &app;
+        async move { app.get(&path).await.body[access]["status"].clone() }
+    };
+    assert_eq!(status(a.clone()).await, "disabled");
+    assert_eq!(
+        app.user_names("filter=userName%20eq%20%22RENAMED@x.test%22")
+            .await,
+        ["renamed@x.test"]
+    );
+    let got = app.get(&format!("/scim/v2/Users/{c}")).await.body;
+    assert_eq!(
+        (&got["active"], &got["displayName"]),
+        (&json!(false), &Value::Null)
+    );
+    assert_eq!(status(c.clone()).await, "disabled");
+    // Four changes, four audit rows.
+    assert_eq!(app.audit_count().await - audit_before, 4);
+}
