@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use sqlx::{Any, Row};
 
 use super::access::UserInputs;
+use super::pending::MAX_BINDINGS;
 use super::rows::{parse_json, resource_columns, row_to_resource};
 use super::{Access, StoreResult, StoredResource, Tx};
 
-/// Ids one statement reads at most (well under both stores' bind limits).
-const PER_STATEMENT: usize = 400;
+/// Ids one statement reads at most.
+const PER_STATEMENT: usize = MAX_BINDINGS - 1;
 
 /// What a transaction read ahead and has not handed out yet.
 #[derive(Debug, Default)]
