@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::resources::Planned;
 use super::{Cancel, Ctx, Directory, DirectoryError, DirectoryResult};
@@ -198,14 +198,14 @@ impl Directory {
         // many at a time.
         tx.defer_user_writes();
         let mut ran = 0;
-        let mut reading_ahead = false;
+        let mut ahead = Ahead::Nothing;
         for (at, &i) in order.iter().enumerate() {
             let time_up = ran > 0 && started.elapsed() >= CHUNK_TIME;
             if time_up || run.stopped() || cancel.is_cancelled() {
                 break;
             }
             let op = &ops[i];
-            if let Err(e) = read_ahead(&mut tx, ops, &order[at..], &mut reading_ahead).await {
+            if let Err(e) = read_ahead(&mut tx, ops, &order[at..], &mut ahead).await {
                 tracing::warn!(error = %e, "bulk chunk could not read ahead; its operations run one by one");
                 run.restore(before);
                 return Chunk::Unusable(ran);
@@ -349,33 +349,74 @@ fn user_update_target(op: &BulkOp) -> Option<&str> {
     }
 }
 
+/// The data of a user create: what a chunk can read ahead for.
+fn user_create_data(op: &BulkOp) -> Option<&Map<String, Value>> {
+    match &op.parsed {
+        Ok((BulkMethod::Post, Kind::User, _)) => op.data.as_ref().and_then(Value::as_object),
+        _ => None,
+    }
+}
+
+/// What a chunk has read ahead for the operations coming.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ahead {
+    Nothing,
+    /// The users of a run of user PUTs and PATCHes.
+    Updates,
+    /// The keys of a run of user creates.
+    Creates,
+}
+
+impl Ahead {
+    fn of(op: &BulkOp) -> Ahead {
+        if user_update_target(op).is_some() {
+            Ahead::Updates
+        } else if user_create_data(op).is_some() {
+            Ahead::Creates
+        } else {
+            Ahead::Nothing
+        }
+    }
+}
+
 /// Before the first operation of `rest`: at the start of a run of user
-/// PUTs and PATCHes, read the run's users in one statement; before any
-/// other operation, forget what was read (it may change those users).
+/// PUTs and PATCHes, read the run's users in one statement; at the start
+/// of a run of user creates, what their guards ask; before an operation
+/// of another kind, forget what was read (it may change those users).
 async fn read_ahead(
     tx: &mut Tx,
     ops: &[BulkOp],
     rest: &[usize],
-    reading_ahead: &mut bool,
+    ahead: &mut Ahead,
 ) -> DirectoryResult<()> {
     let Some(&first) = rest.first() else {
         return Ok(());
     };
-    if user_update_target(&ops[first]).is_none() {
-        if *reading_ahead {
-            tx.forget_prefetched();
-            *reading_ahead = false;
-        }
+    let next = Ahead::of(&ops[first]);
+    if next == *ahead {
         return Ok(());
     }
-    if !*reading_ahead {
-        let ids: Vec<&str> = rest
-            .iter()
-            .map_while(|&i| user_update_target(&ops[i]))
-            .collect();
-        tx.prefetch_users(&ids).await?;
-        *reading_ahead = true;
+    if *ahead != Ahead::Nothing {
+        tx.forget_prefetched();
     }
+    match next {
+        Ahead::Nothing => {}
+        Ahead::Updates => {
+            let ids: Vec<&str> = rest
+                .iter()
+                .map_while(|&i| user_update_target(&ops[i]))
+                .collect();
+            tx.prefetch_users(&ids).await?;
+        }
+        Ahead::Creates => {
+            let datas: Vec<&Map<String, Value>> = rest
+                .iter()
+                .map_while(|&i| user_create_data(&ops[i]))
+                .collect();
+            tx.read_ahead_creates(&datas).await?;
+        }
+    }
+    *ahead = next;
     Ok(())
 }
 

@@ -76,6 +76,8 @@ impl Directory {
                 .insert_resource(Kind::User, tx, id, data, &[], change)
                 .await;
         };
+        // Restoring or holding writes what a run of creates read ahead.
+        tx.forget_prefetched();
         let stored = tx.stored_modes().await?.recreate_deleted;
         match self.recreate_in_force(tx.tenant(), stored.as_deref()).value {
             RecreateDeleted::Restore => self.restore_recreated(tx, &gone, data, change).await,

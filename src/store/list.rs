@@ -422,6 +422,11 @@ impl Tx {
         name_ci: &str,
         except_pk: Option<i64>,
     ) -> StoreResult<Option<String>> {
+        if let (Kind::User, None, Some(run)) = (kind, except_pk, &self.create_run) {
+            if let Some(owner) = run.name_owner(name_ci) {
+                return Ok(owner);
+            }
+        }
         let sql = match kind {
             Kind::User => "SELECT id FROM users WHERE tenant_id = $1 AND user_name_ci = $2 AND pk <> $3 AND deleted_at IS NULL",
             Kind::Group => "SELECT id FROM groups WHERE tenant_id = $1 AND display_name_ci = $2 AND pk <> $3",

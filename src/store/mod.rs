@@ -22,6 +22,7 @@ mod backup;
 mod bindings;
 pub mod contention;
 mod counted;
+mod create_run;
 mod deferred;
 mod deliveries;
 mod erase;

@@ -107,7 +107,11 @@ impl Tx {
         external_id: Option<&str>,
         folded: &[String],
     ) -> StoreResult<Vec<UserRecord>> {
-        if external_id.is_none() && folded.is_empty() {
+        let known_clear = self
+            .create_run
+            .as_ref()
+            .is_some_and(|r| r.no_deleted_match(external_id, folded));
+        if known_clear || (external_id.is_none() && folded.is_empty()) {
             return Ok(Vec::new());
         }
         let tid = self.tid();

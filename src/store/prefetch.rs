@@ -96,15 +96,16 @@ impl Tx {
         Ok(())
     }
 
-    /// Drop what was read ahead: a write that may change those users
-    /// comes next.
+    /// Drop what was read ahead (users, or a run of creates' keys): a
+    /// write that may change those users comes next.
     pub fn forget_prefetched(&mut self) {
         self.prefetched = Prefetched::default();
+        self.create_run = None;
     }
 }
 
 /// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
+pub(super) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

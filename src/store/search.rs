@@ -18,9 +18,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::pending::MAX_BINDINGS;
 use super::rows::fold;
 use super::sql::SqlFrag;
 use super::{Store, StoreResult, Tenant, Tx};
+use sqlx::AnyConnection;
 
 /// The longest term kept, in characters: longer field values are indexed
 /// by their first `TERM_CHARS` characters from each word start, and longer
@@ -125,6 +127,28 @@ pub(super) fn condition(f: &mut SqlFrag, tenant: &Tenant, text: &str) {
         .sql(")");
 }
 
+/// Insert search terms, (user pk, term) each, as many a statement as the
+/// binding cap allows.
+pub(super) async fn insert_terms(
+    conn: &mut AnyConnection,
+    tid: i64,
+    terms: &[(i64, &str)],
+) -> StoreResult<()> {
+    for part in terms.chunks(MAX_BINDINGS / 3) {
+        let mut f = SqlFrag::new();
+        f.sql("INSERT INTO user_search_terms (tenant_id, user_pk, term) VALUES ");
+        for (i, (pk, term)) in part.iter().enumerate() {
+            if i > 0 {
+                f.sql(", ");
+            }
+            f.sql("(").int(tid).sql(", ").int(*pk).sql(", ");
+            f.text((*term).to_string()).sql(")");
+        }
+        super::sql::execute(&mut *conn, f).await?;
+    }
+    Ok(())
+}
+
 impl Tx {
     /// Make a user's search terms those of `data`, when they differ.
     pub(super) async fn index_user(
@@ -179,21 +203,12 @@ impl Tx {
                 .execute(self.conn().await?)
                 .await?;
         }
-        let new: Vec<&String> = terms.difference(&stored).collect();
+        let new: Vec<(i64, &str)> = terms
+            .difference(&stored)
+            .map(|t| (pk, t.as_str()))
+            .collect();
         let tid = self.tid();
-        for chunk in new.chunks(100) {
-            let mut f = SqlFrag::new();
-            f.sql("INSERT INTO user_search_terms (tenant_id, user_pk, term) VALUES ");
-            for (i, term) in chunk.iter().enumerate() {
-                if i > 0 {
-                    f.sql(", ");
-                }
-                f.sql("(").int(tid).sql(", ").int(pk).sql(", ");
-                f.text((*term).clone()).sql(")");
-            }
-            super::sql::execute(self.conn().await?, f).await?;
-        }
-        Ok(())
+        insert_terms(self.conn().await?, tid, &new).await
     }
 
     /// Remove a user's search terms (the user is being erased).

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 
+use super::create_run::{write_new_users, CreateRun, NewUser};
 use super::deferred::{write_deferred, DeferredUser};
 use super::pending::Pending;
 use super::prefetch::Prefetched;
-use super::{Store, StoreResult, Tenant};
+use super::{Backend, Store, StoreResult, Tenant};
 
 pub struct Tx {
     tx: Transaction<'static, Any>,
@@ -32,6 +33,11 @@ pub struct Tx {
     /// User rows waiting for the next statement ([`Tx::defer_user_data`]).
     pub(super) deferred: Vec<DeferredUser>,
     pub(super) defer_users: bool,
+    /// What a run of user creates read ahead ([`Tx::read_ahead_creates`]).
+    pub(super) create_run: Option<CreateRun>,
+    /// New users' rows waiting for the next statement.
+    pub(super) new_users: Vec<NewUser>,
+    pub(super) backend: Backend,
 }
 
 /// What a write transaction read of its tenant and may read again.
@@ -56,6 +62,9 @@ impl Store {
             prefetched: Prefetched::default(),
             deferred: Vec::new(),
             defer_users: false,
+            create_run: None,
+            new_users: Vec::new(),
+            backend: self.backend,
         })
     }
 
@@ -80,6 +89,9 @@ impl Tx {
             prefetched: Prefetched::default(),
             deferred: Vec::new(),
             defer_users: false,
+            create_run: None,
+            new_users: Vec::new(),
+            backend: store.backend,
         }
     }
 
@@ -88,9 +100,13 @@ impl Tx {
     }
 
     /// The connection, for the next statement: the user rows held back
-    /// ([`Tx::defer_user_data`]) are written first, so that every statement
+    /// ([`Tx::hold_new_user`], [`Tx::defer_user_data`]) are written first, so that every statement
     /// sees every write of the transaction.
     pub(super) async fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        if !self.new_users.is_empty() {
+            let users = std::mem::take(&mut self.new_users);
+            write_new_users(&mut self.tx, self.tenant.id, &users).await?;
+        }
         if !self.deferred.is_empty() {
             let rows = std::mem::take(&mut self.deferred);
             write_deferred(&mut self.tx, &rows).await?;
@@ -143,6 +159,7 @@ impl Tx {
         self.pending.undo_to(name);
         self.memo = Memo::default();
         self.prefetched = Prefetched::default();
+        self.create_run = None;
         self.release(name).await
     }
 

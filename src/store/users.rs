@@ -5,14 +5,16 @@
 
 use serde_json::{Map, Value};
 
-use super::pending::values_list;
+use super::pending::{values_list, MAX_BINDINGS};
 use super::rows::{active, external_id, fold, user_name};
 use super::sql::USER_VALUE_ATTRS;
 use super::{Access, StoreResult, Tx};
-use sqlx::Any;
+use sqlx::{Any, AnyConnection};
 
 impl Tx {
-    /// Insert a user provisioned over SCIM; its primary key and status.
+    /// Insert a user provisioned over SCIM; its primary key and status. In
+    /// a run of creates ([`Tx::read_ahead_creates`]) its rows wait for the
+    /// next statement.
     pub async fn insert_user(
         &mut self,
         id: &str,
@@ -20,6 +22,9 @@ impl Tx {
         access: &Access,
         now: &str,
     ) -> StoreResult<(i64, String)> {
+        if let Some(held) = self.hold_new_user(id, data, access, now) {
+            return Ok(held);
+        }
         let tid = self.tid();
         let (user_name, ci) = user_name(data);
         let json = Value::Object(data.clone()).to_string();
@@ -153,56 +158,13 @@ impl Tx {
         data: &Map<String, Value>,
         sorted: bool,
     ) -> StoreResult<()> {
-        let tid = self.tid();
-        let items: Vec<(&str, &Value)> = USER_VALUE_ATTRS
-            .iter()
-            .filter_map(|attr| match data.get(*attr) {
-                Some(Value::Array(items)) => Some(items.iter().map(move |i| (*attr, i))),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        if !items.is_empty() {
-            let sql = format!(
-                "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem, elem_ci) VALUES {}",
-                values_list(items.len(), 9)
-            );
-            let mut q = sqlx::query::<Any>(&sql).persistent(items.len() <= 4);
-            for (attr, item) in items {
-                let value = item.get("value").and_then(Value::as_str);
-                let ty = item.get("type").and_then(Value::as_str);
-                let primary = item
-                    .get("primary")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let elem = item.to_string();
-                let elem_ci = fold(&elem);
-                q = q
-                    .bind(pk)
-                    .bind(tid)
-                    .bind(attr)
-                    .bind(value.map(str::to_string))
-                    .bind(value.map(fold))
-                    .bind(ty.map(fold))
-                    .bind(i64::from(primary))
-                    .bind(elem)
-                    .bind(elem_ci);
-            }
-            q.execute(self.conn().await?).await?;
-        }
+        let rows = value_rows(self.tid(), pk, data);
+        let rows: Vec<&ValueRow> = rows.iter().collect();
+        insert_value_rows(self.conn().await?, &rows).await?;
         if sorted {
             return Ok(());
         }
-        // The email the admin list sorts by (its index): the least, as
-        // the database orders text.
-        sqlx::query(
-            "UPDATE users SET email_ci = (SELECT min(v.value_ci) FROM user_values v
-               WHERE v.user_pk = $1 AND v.attr = 'emails') WHERE pk = $1",
-        )
-        .bind(pk)
-        .execute(self.conn().await?)
-        .await?;
-        Ok(())
+        sort_emails_of(self.conn().await?, &[pk]).await
     }
 
     /// A user's status and effective-access explanation as stored now.
@@ -368,11 +330,109 @@ impl Tx {
     }
 }
 
+/// One row of `user_values`: an item of a multi-valued attribute.
+#[derive(Debug)]
+pub(super) struct ValueRow {
+    user_pk: i64,
+    tenant_id: i64,
+    attr: &'static str,
+    value: Option<String>,
+    value_ci: Option<String>,
+    type_ci: Option<String>,
+    primary: i64,
+    elem: String,
+    elem_ci: String,
+}
+
+/// The columns of a [`ValueRow`], in the statement's order.
+const VALUE_COLUMNS: usize = 9;
+/// Rows one statement writes at most.
+const VALUES_PER_STATEMENT: usize = MAX_BINDINGS / VALUE_COLUMNS;
+
+/// The `user_values` rows user `pk`'s data gives.
+pub(super) fn value_rows(tenant_id: i64, pk: i64, data: &Map<String, Value>) -> Vec<ValueRow> {
+    let mut rows = Vec::new();
+    for attr in USER_VALUE_ATTRS {
+        let Some(Value::Array(items)) = data.get(*attr) else {
+            continue;
+        };
+        for item in items {
+            let value = item.get("value").and_then(Value::as_str);
+            let elem = item.to_string();
+            rows.push(ValueRow {
+                user_pk: pk,
+                tenant_id,
+                attr,
+                value: value.map(str::to_string),
+                value_ci: value.map(fold),
+                type_ci: item.get("type").and_then(Value::as_str).map(fold),
+                primary: i64::from(
+                    item.get("primary")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                ),
+                elem_ci: fold(&elem),
+                elem,
+            });
+        }
+    }
+    rows
+}
+
+/// Insert `rows`, as many a statement as [`VALUES_PER_STATEMENT`].
+pub(super) async fn insert_value_rows(
+    conn: &mut AnyConnection,
+    rows: &[&ValueRow],
+) -> StoreResult<()> {
+    for part in rows.chunks(VALUES_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO user_values (user_pk, tenant_id, attr, value, value_ci, type_ci, is_primary, elem, elem_ci) VALUES {}",
+            values_list(part.len(), VALUE_COLUMNS)
+        );
+        let mut q = sqlx::query::<Any>(&sql)
+            .persistent(part.len() <= 4 || part.len() == VALUES_PER_STATEMENT);
+        for r in part {
+            q = q
+                .bind(r.user_pk)
+                .bind(r.tenant_id)
+                .bind(r.attr)
+                .bind(r.value.as_deref())
+                .bind(r.value_ci.as_deref())
+                .bind(r.type_ci.as_deref())
+                .bind(r.primary)
+                .bind(r.elem.as_str())
+                .bind(r.elem_ci.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Write the email the admin list sorts by (its index) for users `pks`:
+/// the least of their emails, as the database orders text.
+pub(super) async fn sort_emails_of(conn: &mut AnyConnection, pks: &[i64]) -> StoreResult<()> {
+    for part in pks.chunks(MAX_BINDINGS) {
+        let sql = format!(
+            "UPDATE users SET email_ci = (SELECT min(v.value_ci) FROM user_values v
+               WHERE v.user_pk = users.pk AND v.attr = 'emails') WHERE pk IN ({})",
+            values_list(1, part.len())
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+        );
+        let mut q = sqlx::query::<Any>(&sql).persistent(part.len() == 1);
+        for pk in part {
+            q = q.bind(*pk);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The email the admin list sorts a user by, when it does not take the
 /// database's ordering of text to tell: `Some(None)` with no email,
 /// `Some(the only one, folded)` with one; `None` with two or more (the
 /// least of them, as the database orders text, is written by a statement).
-fn sort_email(data: &Map<String, Value>) -> Option<Option<String>> {
+pub(super) fn sort_email(data: &Map<String, Value>) -> Option<Option<String>> {
     let values: Vec<&str> = match data.get("emails") {
         Some(Value::Array(items)) => items
             .iter()

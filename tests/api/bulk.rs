@@ -386,3 +386,130 @@ async fn bulk_updates_in_one_chunk_see_the_ones_before_them() {
     // Four changes, four audit rows.
     assert_eq!(app.audit_count().await - audit_before, 4);
 }
+
+/// A chunk's run of creates reads its guards' answers ahead and inserts
+/// its users multi-row before its next statement: a userName taken
+/// earlier in the run (compared folded) or before it is refused, a later
+/// operation finds a user created earlier in the chunk, and each new
+/// user's rows (its emails for filters, its search terms, the email the
+/// admin list sorts by, its status) are what a single create writes.
+#[tokio::test]
+async fn bulk_creates_in_one_chunk_see_the_ones_before_them() {
+    let app = TestApp::new().await;
+    let (_, token) = crate::directory::root(&app).await;
+    app.user("taken@x.test").await;
+    let audit_before = app.audit_count().await;
+    let create = |bulk_id: &str, data: Value| {
+        let mut data = data;
+        data["schemas"] = json!([USER]);
+        json!({"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": data})
+    };
+    let ops = json!([
+        create("b0", json!({"userName": "Édith@x.test", "externalId": "e-0",
+            "emails": [{"value": "Edith@X.test", "primary": true}]})),
+        create("b1", json!({"userName": "ÉDITH@X.TEST"})),
+        create("b2", json!({"userName": "TAKEN@x.test"})),
+        create("b3", json!({"userName": "zoë@x.test", "active": false,
+            "emails": [{"value": "zz@x.test"}, {"value": "aa@x.test"}]})),
+        create("b4", json!({"userName": "z2@x.test", "emails": [{"value": "mm@x.test"}]})),
+        {"method": "PATCH", "path": "/Users/bulkId:b0",
+         "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                  "Operations": [{"op": "replace", "path": "displayName", "value": "Édith"}]}},
+        create("b6", json!({"userName": "after@x.test"})),
+    ]);
+    let r = app.post("/scim/v2/Bulk", &req(ops)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        statuses(&r.body),
+        ["201", "409", "409", "201", "201", "200", "201"],
+        "{}",
+        r.text
+    );
+    let detail = r.body["Operations"][1]["response"]["detail"].to_string();
+    assert!(
+        detail.contains("Édith@x.test") || detail.contains("ÉDITH"),
+        "{detail}"
+    );
+    let id = |i: usize| {
+        let loc = r.body["Operations"][i]["location"].as_str().unwrap();
+        loc.rsplit('/').next().unwrap().to_string()
+    };
+    let edith = app.get(&format!("/scim/v2/Users/{}", id(0))).await.body;
+    assert_eq!(
+        (&edith["displayName"], &edith["meta"]["version"]),
+        (&json!("Édith"), &json!("W/\"2\""))
+    );
+    let access = "urn:rollcall:scim:schemas:extension:access:2.0:User";
+    let status = |i: usize| {
+        let path = format!("/scim/v2/Users/{}?attributes={access}:status", id(i));
+        let app = &app;
+        async move { app.get(&path).await.body[access]["status"].clone() }
+    };
+    assert_eq!(status(0).await, "created");
+    assert_eq!(status(3).await, "disabled");
+    // Their multi-valued rows answer filters.
+    assert_eq!(
+        app.user_names("filter=emails.value%20eq%20%22edith@x.TEST%22")
+            .await,
+        ["Édith@x.test"]
+    );
+    assert_eq!(
+        app.user_names("filter=emails.value%20eq%20%22aa@x.test%22")
+            .await,
+        ["zoë@x.test"]
+    );
+    // Their search terms and sort emails are written.
+    let list = |q: &str| {
+        let path = format!("/admin/v1/users?{q}");
+        let (app, token) = (&app, &token);
+        async move {
+            let r = app
+                .call_as(token, axum::http::Method::GET, &path, None)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["userName"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("search=ZO").await, ["zoë@x.test"]);
+    assert_eq!(list("search=mm%40").await, ["z2@x.test"]);
+    // By email: aa (zoë's least), edith, mm; then the users without one.
+    assert_eq!(
+        list("sort=email&page_size=30").await[..3],
+        ["zoë@x.test", "Édith@x.test", "z2@x.test"]
+    );
+    // Four users created and one changed: five audit rows.
+    assert_eq!(app.audit_count().await - audit_before, 5);
+}
+
+/// A Bulk create of a deleted user's externalId meets the re-created-user
+/// rule inside a run of creates, as a single create does.
+#[tokio::test]
+async fn bulk_creates_again_a_deleted_user_held_for_review() {
+    let app = TestApp::new().await;
+    let ann = app
+        .user_from(json!({"schemas": [USER], "userName": "ann", "externalId": "E-1"}))
+        .await;
+    let old = ann["id"].as_str().unwrap().to_string();
+    app.delete(&format!("/scim/v2/Users/{old}")).await;
+    let ops = json!([
+        {"method": "POST", "path": "/Users", "bulkId": "a",
+         "data": {"schemas": [USER], "userName": "cy"}},
+        {"method": "POST", "path": "/Users", "bulkId": "b",
+         "data": {"schemas": [USER], "userName": "ann", "externalId": "E-1"}},
+        {"method": "POST", "path": "/Users", "bulkId": "c",
+         "data": {"schemas": [USER], "userName": "CY"}},
+    ]);
+    let r = app.post("/scim/v2/Bulk", &req(ops)).await;
+    assert_eq!(statuses(&r.body), ["201", "201", "409"], "{}", r.text);
+    let loc = r.body["Operations"][1]["location"].as_str().unwrap();
+    let new = loc.rsplit('/').next().unwrap();
+    assert_ne!(new, old);
+    let d = app.user_detail(new).await.unwrap();
+    assert_eq!(d["status"], "banned", "{d}");
+    assert!(d["ban"]["reason"].as_str().unwrap().contains(&old), "{d}");
+}
