@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::write::{Update, Written};
 use super::{Ctx, Directory, DirectoryError, DirectoryResult, Resource};
-use crate::store::{Change, Event, StoredResource, Tx};
+use crate::store::{Change, Event, GroupsOf, StoredResource, Tx};
 use scim_protocol::list::ListQuery;
 use scim_protocol::patch::{self, MemberOp, MemberRef, OpKind};
 use scim_protocol::projection::Projection;
@@ -73,6 +73,7 @@ impl Directory {
         kind: Kind,
         stored: &[StoredResource],
         projection: &Projection,
+        read: Option<GroupsOf>,
     ) -> DirectoryResult<Vec<Vec<(String, Value)>>> {
         let rt = self.registry.resource_type(kind);
         let mut out: Vec<Vec<(String, Value)>> = vec![Vec::new(); stored.len()];
@@ -81,8 +82,13 @@ impl Directory {
                 if projection.omits(rt, "groups") {
                     return Ok(out);
                 }
-                let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
-                let mut groups = self.store.groups_of_many(&ctx.tenant, &ids).await?;
+                let mut groups = match read {
+                    Some(groups) => groups,
+                    None => {
+                        let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+                        self.store.groups_of_many(&ctx.tenant, &ids).await?
+                    }
+                };
                 for (slot, s) in out.iter_mut().zip(stored) {
                     let v: Vec<Value> = groups
                         .remove(&s.id)
@@ -138,14 +144,19 @@ impl Directory {
         Ok(out)
     }
 
+    /// The resources of `stored`, with the `groups` of users already read
+    /// (`groups`: by the page's statement) or read now.
     async fn resources(
         &self,
         ctx: &Ctx,
         kind: Kind,
         stored: Vec<StoredResource>,
         projection: &Projection,
+        groups: Option<GroupsOf>,
     ) -> DirectoryResult<Vec<Resource>> {
-        let computed = self.computed_many(ctx, kind, &stored, projection).await?;
+        let computed = self
+            .computed_many(ctx, kind, &stored, projection, groups)
+            .await?;
         Ok(stored
             .into_iter()
             .zip(computed)
@@ -173,7 +184,7 @@ impl Directory {
         stored: StoredResource,
         projection: &Projection,
     ) -> DirectoryResult<Resource> {
-        self.resources(ctx, kind, vec![stored], projection)
+        self.resources(ctx, kind, vec![stored], projection, None)
             .await?
             .pop()
             .ok_or_else(|| DirectoryError::Internal("resource vanished".into()))
@@ -306,8 +317,17 @@ impl Directory {
         query: &ListQuery,
     ) -> DirectoryResult<(i64, Vec<Resource>)> {
         let query = &status_words(query);
-        let (total, items) = self.store.list(kind, &ctx.tenant, query).await?;
-        let out = self.resources(ctx, kind, items, &query.projection).await?;
+        let groups = kind == Kind::User
+            && !query
+                .projection
+                .omits(self.registry.resource_type(kind), "groups");
+        let (total, items, groups) = self
+            .store
+            .list_with_groups(kind, &ctx.tenant, query, groups)
+            .await?;
+        let out = self
+            .resources(ctx, kind, items, &query.projection, groups)
+            .await?;
         Ok((total, out))
     }
 
@@ -325,7 +345,7 @@ impl Directory {
             .list_cursor(kind, &ctx.tenant, query, cursor)
             .await?;
         let out = self
-            .resources(ctx, kind, page.items, &query.projection)
+            .resources(ctx, kind, page.items, &query.projection, None)
             .await?;
         Ok((page.total, out, page.next, page.previous))
     }

@@ -77,8 +77,28 @@ impl Store {
         tenant: &Tenant,
         query: &ListQuery,
     ) -> StoreResult<(i64, Vec<StoredResource>)> {
-        let page = || {
-            let mut f = self.select_frag(kind, tenant, query, &resource_columns(kind, "r."));
+        let (total, items, _) = self.list_with_groups(kind, tenant, query, false).await?;
+        Ok((total, items))
+    }
+
+    /// [`Store::list`], and with `groups` (users) each user's groups when
+    /// the page took one statement: the common lookup (`userName eq …`),
+    /// or any first page that is not full, reads the page, the total and
+    /// the groups at once.
+    pub async fn list_with_groups(
+        &self,
+        kind: Kind,
+        tenant: &Tenant,
+        query: &ListQuery,
+        groups: bool,
+    ) -> StoreResult<(i64, Vec<StoredResource>, Option<GroupsOf>)> {
+        let page = |with_groups: bool| {
+            let mut columns = resource_columns(kind, "r.");
+            if with_groups {
+                columns.push_str(", ");
+                columns.push_str(&self.groups_column(tenant));
+            }
+            let mut f = self.select_frag(kind, tenant, query, &columns);
             f.append(self.compiler(kind, tenant).order_by(query.sort.as_ref()));
             f.sql(" LIMIT ");
             f.int(query.count);
@@ -86,18 +106,22 @@ impl Store {
             f.int(query.start_index - 1);
             f
         };
-        let to_items = |rows: Vec<AnyRow>| {
+        let to_items = |rows: &[AnyRow]| {
             rows.iter()
                 .map(row_to_resource)
                 .collect::<StoreResult<Vec<_>>>()
         };
-        // The common case — a lookup (`userName eq …`) or any first page
-        // that is not full — is one statement: the page is every match, so
-        // its length is the total.
+        // One statement: the page is every match, so its length is the total.
         if query.count > 0 && query.start_index == 1 {
-            let rows = fetch_all(&mut *self.read.acquire().await?, page()).await?;
+            let with_groups = groups && kind == Kind::User;
+            let rows = fetch_all(&mut *self.read.acquire().await?, page(with_groups)).await?;
             if (rows.len() as i64) < query.count {
-                return Ok((rows.len() as i64, to_items(rows)?));
+                let items = to_items(&rows)?;
+                let groups = match with_groups {
+                    true => Some(groups_of_rows(&rows)?),
+                    false => None,
+                };
+                return Ok((rows.len() as i64, items, groups));
             }
         }
         // Otherwise count and page read one snapshot, so totalResults
@@ -106,11 +130,34 @@ impl Store {
         let total = self.count(&mut tx, kind, tenant, query).await?;
         if query.count == 0 || total < query.start_index {
             tx.commit().await?;
-            return Ok((total, vec![]));
+            return Ok((total, vec![], None));
         }
-        let rows = fetch_all(&mut *tx, page()).await?;
+        let rows = fetch_all(&mut *tx, page(false)).await?;
         tx.commit().await?;
-        Ok((total, to_items(rows)?))
+        Ok((total, to_items(&rows)?, None))
+    }
+
+    /// A column of the page's user `r`: its groups, direct and through
+    /// nesting, as JSON (`[[id, displayName, direct], …]`, by name), the
+    /// walk [`Store::groups_of_many`] makes for one member.
+    fn groups_column(&self, tenant: &Tenant) -> String {
+        let t = tenant.id;
+        let agg = self.dialect().json_rows(
+            &["x.id", "x.display_name", "x.direct"],
+            "x.display_name_ci, x.id",
+        );
+        format!(
+            "(WITH RECURSIVE anc(pk, direct) AS (
+                SELECT group_pk, 1 FROM memberships WHERE tenant_id = {t} AND member_id = r.id
+                UNION
+                SELECT m.group_pk, 0
+                  FROM anc CROSS JOIN groups g CROSS JOIN memberships m
+                  WHERE g.pk = anc.pk AND g.tenant_id = {t} AND m.tenant_id = {t} AND m.member_id = g.id)
+              SELECT {agg} FROM (
+                SELECT g.id, g.display_name, g.display_name_ci, max(anc.direct) AS direct
+                FROM anc JOIN groups g ON g.pk = anc.pk
+                GROUP BY g.pk, g.id, g.display_name, g.display_name_ci) x) AS member_groups"
+        )
     }
 
     /// One cursor page (RFC 9865) in creation order: the total, the page,
@@ -439,4 +486,31 @@ impl Tx {
             .fetch_optional(self.conn().await?)
             .await?)
     }
+}
+
+/// Each user's groups, by user id.
+pub type GroupsOf = std::collections::HashMap<String, Vec<GroupRef>>;
+
+/// The groups the page's rows carry in their `member_groups` column.
+fn groups_of_rows(rows: &[AnyRow]) -> StoreResult<GroupsOf> {
+    let mut out = GroupsOf::new();
+    for r in rows {
+        let text: Option<String> = r.try_get("member_groups")?;
+        let list: Vec<(String, String, i64)> = match text.as_deref() {
+            Some(t) => serde_json::from_str(t).map_err(|e| {
+                super::StoreError::Corrupt(format!("a page's groups column is not JSON: {e}"))
+            })?,
+            None => Vec::new(),
+        };
+        let groups = list
+            .into_iter()
+            .map(|(id, display, direct)| GroupRef {
+                id,
+                display,
+                direct: direct != 0,
+            })
+            .collect();
+        out.insert(r.try_get("id")?, groups);
+    }
+    Ok(out)
 }

@@ -57,6 +57,7 @@ pub use erase::{Mentions, Needles, Redact};
 pub use groups::{MemberChange, ResolvedMember};
 pub use invitations::{InvitationRecord, MailRecord, NewInvitation};
 pub use jobs::{JobEnd, JobRecord, JobRow, NewJob};
+pub use list::GroupsOf;
 pub use modes::StoredModes;
 pub use oidc_pending::OidcPendingRecord;
 pub use outbox::PendingTransfer;

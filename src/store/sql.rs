@@ -145,6 +145,9 @@ pub trait Dialect: Send + Sync {
     fn bool_column(&self, column: &str) -> String;
     /// The query-plan prefix (`EXPLAIN QUERY PLAN`, `EXPLAIN`).
     fn explain(&self) -> &'static str;
+    /// An aggregate of the rows as one JSON text: an array of arrays of
+    /// `items`, ordered by `order` (`[]` for no row).
+    fn json_rows(&self, items: &[&str], order: &str) -> String;
 }
 
 /// Quote a JSON key for use inside a SQL string literal. Keys come from the
@@ -168,6 +171,13 @@ impl SqliteDialect {
 }
 
 impl Dialect for SqliteDialect {
+    fn json_rows(&self, items: &[&str], order: &str) -> String {
+        format!(
+            "json_group_array(json_array({}) ORDER BY {order})",
+            items.join(", ")
+        )
+    }
+
     fn json_text(&self, column: &str, keys: &[&str]) -> String {
         format!("json_extract({column}, '{}')", Self::path(keys))
     }
@@ -208,6 +218,13 @@ impl PostgresDialect {
 }
 
 impl Dialect for PostgresDialect {
+    fn json_rows(&self, items: &[&str], order: &str) -> String {
+        format!(
+            "coalesce(json_agg(json_build_array({}) ORDER BY {order})::text, '[]')",
+            items.join(", ")
+        )
+    }
+
     fn json_text(&self, column: &str, keys: &[&str]) -> String {
         Self::arrows(column, keys, true)
     }

@@ -409,3 +409,52 @@ async fn a_group_patch_answers_204_unless_attributes_are_asked_for() {
     assert_eq!(r.body["members"][0]["value"], a.as_str());
     assert_eq!(r.header("etag").as_deref(), Some("W/\"2\""));
 }
+
+/// A lookup reads its users' `groups` in the page's own statement: the
+/// same groups, types, names and order as reading the user alone, for a
+/// group reached both directly and through nesting, and names that need
+/// escaping.
+#[tokio::test]
+async fn a_lookups_groups_are_the_ones_the_user_alone_shows() {
+    let app = TestApp::new().await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let both = app.group("Zoë \"both\" \\ ways", &[&ann]).await;
+    // ann is in inner directly and through both.
+    let inner = app.group("inner", &[&ann, &both]).await;
+    app.group("Ärger", &[&inner]).await;
+    for (id, name) in [(&ann, "ann"), (&bob, "bob")] {
+        let alone = app.get(&format!("/scim/v2/Users/{id}")).await.body;
+        let looked_up = app
+            .get(&format!(
+                "/scim/v2/Users?filter=userName%20eq%20%22{name}%22"
+            ))
+            .await
+            .body;
+        assert_eq!(looked_up["totalResults"], 1);
+        assert_eq!(
+            looked_up["Resources"][0]["groups"], alone["groups"],
+            "{name}"
+        );
+    }
+    let alone = app.get(&format!("/scim/v2/Users/{ann}")).await.body;
+    let got: Vec<(&str, &str)> = alone["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["display"].as_str().unwrap(), g["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("inner", "direct"),
+            ("Zoë \"both\" \\ ways", "direct"),
+            ("Ärger", "indirect")
+        ]
+    );
+    assert!(
+        app.get(&format!("/scim/v2/Users/{bob}")).await.body["groups"]
+            .as_array()
+            .is_none_or(|g| g.is_empty())
+    );
+}
