@@ -16,7 +16,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use super::pending::{values_list, MAX_BINDINGS};
 use super::pool::Backend;
-use super::prefetch::placeholders;
+use super::prefetch::{placeholders, rows_of_one};
 use super::rows::{active, external_id, fold, user_name};
 use super::search::{insert_terms, user_terms};
 use super::users::{insert_value_rows, sort_email, sort_emails_of, value_rows, ValueRow};
@@ -109,9 +109,12 @@ async fn any_deleted_match(
     external_ids: &[String],
     emails: &[String],
 ) -> StoreResult<bool> {
+    // `coalesce(deleted_at, '') <> ''` is `deleted_at IS NOT NULL` (a
+    // deletion time is never empty) that no index serves: SQLite's planner
+    // would otherwise walk every deleted user instead of the externalIds.
     let by_external_id = |keys: String| {
         format!(
-            "SELECT 1 FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL
+            "SELECT 1 FROM users WHERE tenant_id = $1 AND coalesce(deleted_at, '') <> ''
                AND external_id IN ({keys}) LIMIT 1"
         )
     };
@@ -156,10 +159,13 @@ async fn name_holders(
     let mut held: HashMap<String, Option<String>> =
         names.iter().map(|n| (n.clone(), None)).collect();
     for part in names.chunks(KEYS_PER_STATEMENT) {
+        // The names as a table joined to the users (see `prefetch_users`):
+        // with `IN (…)`, SQLite walked every live user.
         let sql = format!(
-            "SELECT user_name_ci, id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL
-               AND user_name_ci IN ({})",
-            placeholders(2, part.len())
+            "SELECT users.user_name_ci, users.id FROM (VALUES {}) AS k CROSS JOIN users
+             WHERE users.tenant_id = $1 AND users.deleted_at IS NULL
+               AND users.user_name_ci = k.column1",
+            rows_of_one(2, part.len())
         );
         let mut q = sqlx::query::<Any>(&sql).bind(tid);
         for n in part {

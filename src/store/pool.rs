@@ -109,9 +109,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
 /// the rest; a page from it costs a `pread`, not a disk read.
 const WRITER_CACHE: &str = "PRAGMA cache_size = -8192;";
 /// Page cache of each of the four reading connections (KiB): the index
-/// interiors a lookup walks. 8 + 4 × 4 MiB in all, where 5 × 16 MiB let
+/// interiors a lookup walks. 8 + 4 × 2 MiB in all, where 5 × 16 MiB let
 /// the process grow past 64 MiB (docs/benchmarks.md measures the cost).
-const READER_CACHE: &str = "PRAGMA cache_size = -4096;";
+const READER_CACHE: &str = "PRAGMA cache_size = -2048;";
 
 /// How long a write waits for its turn (the write lock, a pooled
 /// connection) before it is answered "busy, retry" by default.

@@ -58,11 +58,15 @@ impl Tx {
     pub async fn prefetch_users(&mut self, ids: &[&str]) -> StoreResult<()> {
         let tid = self.tid();
         for part in ids.chunks(PER_STATEMENT) {
+            // The ids as a table the users are joined to (`CROSS JOIN`
+            // keeps it the outer loop): with `id IN (…)`, SQLite's planner
+            // walked every live user by the (tenant, deleted_at) index.
             let sql = format!(
-                "SELECT {}, local_access, user_type, role, plan, claims FROM users
-                 WHERE tenant_id = $1 AND deleted_at IS NULL AND id IN ({})",
-                resource_columns(scim_protocol::schema::Kind::User, ""),
-                placeholders(2, part.len())
+                "SELECT {}, local_access, user_type, role, plan, claims
+                 FROM (VALUES {}) AS k CROSS JOIN users
+                 WHERE users.tenant_id = $1 AND users.deleted_at IS NULL AND users.id = k.column1",
+                resource_columns(scim_protocol::schema::Kind::User, "users."),
+                rows_of_one(2, part.len())
             );
             let mut q = sqlx::query::<Any>(&sql)
                 .persistent(part.len() == PER_STATEMENT)
@@ -102,6 +106,14 @@ impl Tx {
         self.prefetched = Prefetched::default();
         self.create_run = None;
     }
+}
+
+/// `($first), ($first+1), …`: `n` rows of one value, for `VALUES`.
+pub(super) fn rows_of_one(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("(${i})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `$first, $first+1, …` for `n` values.
@@ -171,6 +183,7 @@ mod tests {
 
     #[test]
     fn placeholders_number_from_the_first() {
+        assert_eq!(rows_of_one(2, 2), "($2), ($3)");
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
         assert_eq!(placeholders(1, 1), "$1");
     }
