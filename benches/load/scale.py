@@ -153,7 +153,7 @@ class Rollcall:
         with open(cfg, "w") as f:
             f.write("bulk_max_operations = 10000\n")
             f.write(extra)
-        env = dict(os.environ, RUST_LOG="warn")
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
         self.log = open(os.path.join(workdir, f"{name}.log"), "w")
         self.proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", db,
                                       "--config", cfg], env=env, stdout=self.log, stderr=self.log)
